@@ -1,0 +1,21 @@
+// Subcommands of the `sealpkg` CLI. Each registers its options on a CLI11 app and returns the
+// process exit code: 0 accepted/clean, 1 rejected (the input is malformed, over a limit or
+// denied), 2 error (usage, I/O, internal).
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace sealpkg::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRejected = 1;
+inline constexpr int kExitError = 2;
+
+// Adds `inspect` to `app`; `run` is set to the command's body, run after parsing.
+void RegisterInspect(CLI::App& app, std::function<int()>& run);
+
+}  // namespace sealpkg::cli

@@ -1,0 +1,172 @@
+#include "core/file_bytes.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace sealpkg {
+namespace {
+
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
+
+// Closes an fd on scope exit unless released.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+// Creates a memfd of `size` bytes with all pages reserved (so later writes cannot SIGBUS),
+// maps it writable and lets `fill` write the content; then seals and maps it read-only.
+template <typename Fill>
+Status MakeSealed(uint64_t size, Fill fill, int* out_fd, void** out_map) {
+  FdGuard fd(::memfd_create("sealpkg-bytes", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd.get() < 0) return IoError("io.memfd", "memfd_create failed: " + ErrnoText(errno));
+  if (size > 0) {
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
+      return IoError("io.memfd", "cannot size memory copy: " + ErrnoText(errno));
+    }
+    if (int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size)); err != 0) {
+      return IoError("io.memfd", "cannot reserve memory for the copy: " + ErrnoText(err));
+    }
+    void* w = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (w == MAP_FAILED) return IoError("io.mmap", "cannot map memory copy: " + ErrnoText(errno));
+    Status filled = fill(static_cast<uint8_t*>(w));
+    ::munmap(w, size);  // a writable shared mapping would make F_SEAL_WRITE fail
+    SEALPKG_RETURN_IF_ERROR(filled);
+  }
+  // security: after these seals nobody, including us, can change, grow or shrink the bytes.
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    return IoError("io.memfd", "cannot seal memory copy: " + ErrnoText(errno));
+  }
+  void* r = nullptr;
+  if (size > 0) {
+    r = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (r == MAP_FAILED) return IoError("io.mmap", "cannot map sealed copy: " + ErrnoText(errno));
+  }
+  *out_fd = fd.release();
+  *out_map = r;
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<FileBytes> FileBytes::Snapshot(const std::string& path, const ArchiveLimits& limits) {
+  FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) {
+    return IoError("io.open", "cannot open '" + path + "': " + ErrnoText(errno));
+  }
+  struct stat before {};
+  if (::fstat(fd.get(), &before) != 0) {
+    return IoError("io.stat", "cannot stat '" + path + "': " + ErrnoText(errno));
+  }
+  if (!S_ISREG(before.st_mode)) {
+    return IoError("io.not-regular-file", "'" + path + "' is not a regular file");
+  }
+  const auto size = static_cast<uint64_t>(before.st_size);
+  if (size > limits.max_archive_bytes) {
+    return LimitExceeded("zip.archive-too-large", "file is " + std::to_string(size) +
+                                                      " bytes; the limit is " +
+                                                      std::to_string(limits.max_archive_bytes));
+  }
+  FileBytes out;
+  auto fill = [&](uint8_t* dst) -> Status {
+    uint64_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::pread(fd.get(), dst + done, size - done, static_cast<off_t>(done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return IoError("io.read", "cannot read '" + path + "': " + ErrnoText(errno));
+      }
+      if (n == 0) {
+        return IoError("io.file-changed", "'" + path + "' shrank while it was being read");
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    return OkStatus();
+  };
+  SEALPKG_RETURN_IF_ERROR(MakeSealed(size, fill, &out.fd_, &out.mapping_));
+  out.data_ = static_cast<const uint8_t*>(out.mapping_);
+  out.size_ = size;
+
+  // A writer racing with us could have changed bytes we already copied: refuse if the file's
+  // size or modification time moved while we read it.
+  struct stat after {};
+  if (::fstat(fd.get(), &after) != 0) {
+    return IoError("io.stat", "cannot stat '" + path + "': " + ErrnoText(errno));
+  }
+  if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
+    return IoError("io.file-changed", "'" + path + "' changed while it was being read");
+  }
+  return out;
+}
+
+Result<FileBytes> FileBytes::SealedCopy(std::span<const uint8_t> bytes) {
+  FileBytes out;
+  auto fill = [&](uint8_t* dst) -> Status {
+    std::memcpy(dst, bytes.data(), bytes.size());
+    return OkStatus();
+  };
+  SEALPKG_RETURN_IF_ERROR(MakeSealed(bytes.size(), fill, &out.fd_, &out.mapping_));
+  out.data_ = static_cast<const uint8_t*>(out.mapping_);
+  out.size_ = bytes.size();
+  return out;
+}
+
+FileBytes FileBytes::FromVector(std::vector<uint8_t> bytes) {
+  FileBytes out;
+  out.owned_ = std::make_unique<std::vector<uint8_t>>(std::move(bytes));
+  out.data_ = out.owned_->data();
+  out.size_ = out.owned_->size();
+  return out;
+}
+
+FileBytes::FileBytes(FileBytes&& other) noexcept {
+  *this = std::move(other);
+}
+
+FileBytes& FileBytes::operator=(FileBytes&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    fd_ = std::exchange(other.fd_, -1);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    owned_ = std::move(other.owned_);
+  }
+  return *this;
+}
+
+FileBytes::~FileBytes() {
+  Release();
+}
+
+void FileBytes::Release() {
+  if (mapping_ != nullptr) ::munmap(mapping_, size_);
+  if (fd_ >= 0) ::close(fd_);
+  mapping_ = nullptr;
+  fd_ = -1;
+  owned_.reset();
+  data_ = nullptr;
+  size_ = 0;
+}
+
+}  // namespace sealpkg

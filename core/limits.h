@@ -1,0 +1,51 @@
+// Every resource limit sealpkg enforces on untrusted input, in one place.
+//
+// Parsers take a `const Limits&` (or the relevant member) and check each limit *before* the
+// work it bounds: before allocating, before inflating, before recursing into a structure.
+// Each field says why it has its default. Every limit is tested at its value (accepted) and one
+// past it (rejected with ErrorCode::kLimitExceeded). Callers that need more pass a modified copy:
+//
+//   sealpkg::Limits limits;                           // defaults suit real torch packages
+//   limits.archive.max_archive_bytes = 64ull << 30;   // a 64 GiB checkpoint
+//   auto archive = sealpkg::archive::Archive::Open(path, limits);
+#pragma once
+
+#include <cstdint>
+
+namespace sealpkg {
+
+struct ArchiveLimits {
+  // Size of the whole archive file. The archive is copied once into sealed memory before it is
+  // parsed, so this also bounds that memory. 32 GiB holds a 7B-parameter model in fp32 with
+  // room to spare and stays below what a 2-core, 24-GiB machine can snapshot plus swap.
+  uint64_t max_archive_bytes = 32ull << 30;
+
+  // Entries in the central directory. torchvision's largest models have under 1,000 records
+  // (one per storage plus code); 2^18 leaves headroom while keeping the index under ~64 MiB.
+  uint64_t max_entries = 1u << 18;
+
+  // Bytes in one entry name. Linux PATH_MAX is 4096; no torch record name comes close.
+  uint64_t max_name_bytes = 4096;
+
+  // Declared uncompressed size of any one entry. Stored entries are bounded by the file anyway;
+  // this bounds what a reader may be asked to produce for one record.
+  uint64_t max_entry_uncompressed_bytes = 32ull << 30;
+
+  // Sum of declared uncompressed sizes over all entries (the zip-bomb budget), checked from the
+  // central directory before anything is read or inflated.
+  uint64_t max_total_uncompressed_bytes = 64ull << 30;
+
+  // Declared size of one DEFLATE entry, which is inflated into memory. torch only deflates
+  // TorchScript code and debug records, which are kilobytes; 256 MiB is generous.
+  uint64_t max_deflated_entry_bytes = 256ull << 20;
+
+  // uncompressed / compressed for DEFLATE entries. Source code compresses 3-10x; DEFLATE can
+  // reach ~1032x on zeros, which only bombs need. 100x leaves room for repetitive sources.
+  uint64_t max_compression_ratio = 100;
+};
+
+struct Limits {
+  ArchiveLimits archive;
+};
+
+}  // namespace sealpkg

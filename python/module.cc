@@ -1,0 +1,14 @@
+// sealpkg._native: the C++ core as seen from Python. Bindings only; no logic lives here.
+#include <pybind11/pybind11.h>
+
+namespace sealpkg::python {
+void BindCore(pybind11::module_& m);
+void BindArchive(pybind11::module_& m);
+}  // namespace sealpkg::python
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "sealpkg native core (strict archive reader/writer, glob matching)";
+  m.attr("__version__") = SEALPKG_VERSION;
+  sealpkg::python::BindCore(m);
+  sealpkg::python::BindArchive(m);
+}

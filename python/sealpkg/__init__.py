@@ -1,0 +1,40 @@
+"""sealpkg: hermetic, signed, verifiable PyTorch packages.
+
+This release provides the strict archive layer: :class:`ArchiveReader` /
+:class:`ArchiveWriter` (torch.package-compatible archives, validated against ZIP ambiguity
+attacks), :class:`GlobGroup` and :class:`Directory` with torch.package's semantics, and
+:func:`file_structure` to list a package without running any of it.
+"""
+from __future__ import annotations
+
+from . import _native
+from .archive import ArchiveReader, ArchiveWriter, archive_name_for_path
+from .errors import (
+    InternalError,
+    LimitExceededError,
+    MalformedError,
+    PolicyDeniedError,
+    SealpkgError,
+    SealpkgIOError,
+    SignatureError,
+)
+from .file_structure import Directory, file_structure
+from .glob_group import GlobGroup
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "ArchiveReader",
+    "ArchiveWriter",
+    "Directory",
+    "GlobGroup",
+    "InternalError",
+    "LimitExceededError",
+    "MalformedError",
+    "PolicyDeniedError",
+    "SealpkgError",
+    "SealpkgIOError",
+    "SignatureError",
+    "archive_name_for_path",
+    "file_structure",
+]
