@@ -134,7 +134,7 @@ Result<EndRecords> ParseEndRecords(std::span<const uint8_t> bytes, const Archive
   const uint64_t cd_offset64 = r.U64();
   if (!r.ok()) return InternalError("internal.zip64", "ZIP64 record read past checked bounds");
   if (signature != kZip64EndRecordSignature || record_size != kZip64EndRecordSize - 12 ||
-      (version_needed & 0xFF) > kVersionZip64) {
+      version_needed > kVersionZip64) {
     return Bad(reason::kZip64Bad, "ZIP64 end record is malformed or has extensible data", record);
   }
   if (disk64 != 0 || cd_disk64 != 0 || count_on_disk64 != count64) {
@@ -221,9 +221,10 @@ Status CheckEntryLimits(const ZipEntry& e, const ArchiveLimits& limits, uint64_t
                        Num(limits.max_deflated_entry_bytes));
     }
     // uncompressed > ratio * compressed, without overflow.
-    const bool too_dense = e.compressed_size == 0 ? e.uncompressed_size > 0
-                                                  : (e.uncompressed_size - 1) / e.compressed_size >=
-                                                        limits.max_compression_ratio;
+    const bool too_dense =
+        e.uncompressed_size > 0 &&
+        (e.compressed_size == 0 ||
+         (e.uncompressed_size - 1) / e.compressed_size >= limits.max_compression_ratio);
     if (too_dense) {
       return limit(reason::kCompressionRatio, "entry expands " + Num(e.compressed_size) +
                                                   " bytes to " + Num(e.uncompressed_size) +
@@ -288,9 +289,9 @@ Result<CentralRecord> ParseCentralRecord(ByteReader& r, uint64_t base,
     return bad(reason::kUnsupportedMethod,
                "compression method " + Num(method) + " is not supported (only STORED and DEFLATE)");
   }
-  if ((out.version_needed & 0xFF) > kVersionZip64) {
+  if (out.version_needed > kVersionZip64) {
     return bad(reason::kUnsupportedVersion,
-               "entry needs ZIP version " + Num(out.version_needed & 0xFF) + " (> 4.5)");
+               "entry needs ZIP version " + Num(out.version_needed) + " (> 45)");
   }
   const uint16_t host = made_by >> 8;
   if ((host != kHostMsDos && host != kHostUnix) || (internal_attr & ~1u) != 0) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <unordered_set>
 
@@ -31,6 +32,23 @@ struct CentralInfo {
   uint32_t crc;
   uint16_t flags;
 };
+
+// The process umask, read without umask(2), which would change it for every thread meanwhile.
+mode_t CurrentUmask() {
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  mode_t mask = 022;
+  if (f == nullptr) return mask;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned value = 0;
+    if (std::sscanf(line, "Umask: %o", &value) == 1) {
+      mask = static_cast<mode_t>(value & 0777);
+      break;
+    }
+  }
+  std::fclose(f);
+  return mask;
+}
 
 uint32_t Narrow(uint64_t v) {
   return v >= kSentinel32 ? kSentinel32 : static_cast<uint32_t>(v);
@@ -136,8 +154,9 @@ Result<ZipWriter> ZipWriter::CreateFile(const std::string& path, WriterOptions o
   const size_t sep = path.find_last_of('/');
   const std::string dir = sep == std::string::npos ? "." : path.substr(0, sep + 1);
   const std::string base = sep == std::string::npos ? path : path.substr(sep + 1);
-  std::string temp =
-      (sep == std::string::npos ? std::string() : dir) + "." + base + ".sealpkg-tmp-XXXXXX";
+  // Keep the temporary name within NAME_MAX (255) whatever the target's name length.
+  std::string temp = (sep == std::string::npos ? std::string() : dir) + "." + base.substr(0, 200) +
+                     ".sealpkg-tmp-XXXXXX";
   const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
     return IoError("io.create",
@@ -364,9 +383,7 @@ Status ZipWriter::Finish() {
 
   if (s.is_file()) {
     // Permissions as a plain create would give (0666 & ~umask), not mkstemp's 0600.
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    if (::fchmod(s.fd, 0666 & ~mask) != 0 || ::fsync(s.fd) != 0) {
+    if (::fchmod(s.fd, 0666 & ~CurrentUmask()) != 0 || ::fsync(s.fd) != 0) {
       return fail(IoError("io.write", "cannot finish '" + s.temp_path + "': " + ErrnoText(errno)));
     }
     if (::close(s.fd) != 0) {

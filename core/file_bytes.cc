@@ -69,7 +69,8 @@ Status MakeSealed(uint64_t size, Fill fill, int* out_fd, void** out_map) {
 }  // namespace
 
 Result<FileBytes> FileBytes::Snapshot(const std::string& path, const ArchiveLimits& limits) {
-  FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not regular).
+  FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     return IoError("io.open", "cannot open '" + path + "': " + ErrnoText(errno));
   }
