@@ -129,17 +129,21 @@ int RunInspect(const InspectOptions& o) {
 void RegisterInspect(CLI::App& app, std::function<int()>& run) {
   auto opts = std::make_shared<InspectOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "inspect",
-      "Validate a package archive strictly and show its contents without running anything.\n"
-      "Prints the file tree exactly as torch.package's file_structure() does; --json prints\n"
-      "the entry table and the framework records instead. Exit 1 if the archive is rejected.");
+      "inspect", "Validate a package strictly and show its contents; nothing in it is run.");
+  cmd->footer(
+      "Prints the file tree exactly as torch.package's file_structure() does (root = PKG as\n"
+      "given); --json prints the entry table (offsets, sizes, CRCs) and the framework records\n"
+      "(.data/version, python_version, extern_modules, storages) instead.\n"
+      "Exit codes: 0 valid, 1 rejected (the reason, entry and offset go to stderr), 2 error.");
   cmd->add_option("PKG", opts->path, "package archive (.pt) to inspect")->required();
   cmd->add_option("--include", opts->include,
                   "only show records matching this glob (torch GlobGroup, '/' separator); "
                   "repeatable")
-      ->type_name("GLOB");
+      ->type_name("GLOB")
+      ->allow_extra_args(false);
   cmd->add_option("--exclude", opts->exclude, "hide records matching this glob; repeatable")
-      ->type_name("GLOB");
+      ->type_name("GLOB")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", opts->json, "print a JSON report (entries and framework records)");
   cmd->callback([&run, opts] { run = [opts] { return RunInspect(*opts); }; });
 }

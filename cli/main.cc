@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
       "sealpkg: hermetic, signed, verifiable PyTorch packages.\n"
       "Exit codes: 0 accepted, 1 rejected (malformed, over a limit, or denied), 2 error.",
       "sealpkg"};
-  app.set_version_flag("--version", std::string("sealpkg ") + SEALPKG_VERSION);
+  app.set_version_flag("--version", std::string("sealpkg ") + SEALPKG_VERSION + "\n");
   app.require_subcommand(1);
   std::function<int()> run;
   sealpkg::cli::RegisterInspect(app, run);
