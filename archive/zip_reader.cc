@@ -43,6 +43,23 @@ bool Consistent(uint64_t narrow, uint64_t sentinel, uint64_t wide) {
   return wide >= sentinel ? narrow == sentinel : narrow == wide;
 }
 
+// Offset of an end-record signature before `below`, within the window readers search (the
+// last 64 KiB + 22 bytes), whose declared comment ends exactly at the end of the file.
+std::optional<uint64_t> FindCommentedEndRecord(std::span<const uint8_t> bytes, uint64_t below) {
+  const uint64_t size = bytes.size();
+  const uint64_t lowest = size > kMaxEocdSearch ? size - kMaxEocdSearch : 0;
+  for (uint64_t pos = below; pos-- > lowest;) {
+    if (bytes[pos] != 0x50) continue;  // 'P': cheap pre-filter
+    ByteReader probe(bytes);
+    probe.Seek(pos);
+    if (probe.U32() != kEndOfCentralDirSignature) continue;
+    probe.Seek(pos + 20);
+    const uint16_t comment = probe.U16();
+    if (probe.ok() && pos + kEndOfCentralDirSize + comment == size) return pos;
+  }
+  return std::nullopt;
+}
+
 Result<EndRecords> ParseEndRecords(std::span<const uint8_t> bytes, const ArchiveLimits& limits) {
   const uint64_t size = bytes.size();
   if (size > limits.max_archive_bytes) {
@@ -57,21 +74,22 @@ Result<EndRecords> ParseEndRecords(std::span<const uint8_t> bytes, const Archive
   const uint64_t eocd = size - kEndOfCentralDirSize;
   ByteReader r(bytes);
   r.Seek(eocd);
+  // security: an end record whose comment runs exactly to the end of the file is what a
+  // reader scanning for "the" end record may pick instead of ours (a fake end record hidden in a
+  // comment or in the last entry's data). Refuse any archive that has one besides ours.
+  const std::optional<uint64_t> commented = FindCommentedEndRecord(bytes, eocd);
   if (r.U32() != kEndOfCentralDirSignature) {
-    // Tell an archive comment (which we refuse: a fake end record can hide in it) apart from
-    // a file that is not a ZIP at all.
-    const uint64_t lowest = size > kMaxEocdSearch ? size - kMaxEocdSearch : 0;
-    for (uint64_t pos = eocd; pos-- > lowest;) {
-      ByteReader probe(bytes);
-      probe.Seek(pos);
-      if (probe.U32() == kEndOfCentralDirSignature) {
-        probe.Seek(pos + 20);
-        if (pos + kEndOfCentralDirSize + probe.U16() == size) {
-          return Bad(reason::kArchiveComment, "archive has a comment; comments are refused", pos);
-        }
-      }
+    if (commented) {
+      return Bad(reason::kArchiveComment, "archive has a comment; comments are refused",
+                 *commented);
     }
     return Bad(reason::kEocdMissing, "no ZIP end record at the end of the file", eocd);
+  }
+  if (commented) {
+    return Bad(reason::kArchiveComment,
+               "a second end record whose comment reaches the end of the file precedes the "
+               "real one",
+               *commented);
   }
   const uint16_t disk = r.U16();
   const uint16_t cd_disk = r.U16();
@@ -158,7 +176,8 @@ struct ExtraFields {
   std::optional<std::span<const uint8_t>> padding;
 };
 
-Result<ExtraFields> ParseExtra(std::span<const uint8_t> extra, bool local, uint64_t offset) {
+Result<ExtraFields> ParseExtra(std::span<const uint8_t> extra, bool local, uint64_t offset,
+                               const std::string& entry) {
   ExtraFields out;
   ByteReader r(extra);
   while (r.remaining() > 0) {
@@ -166,7 +185,8 @@ Result<ExtraFields> ParseExtra(std::span<const uint8_t> extra, bool local, uint6
     const uint16_t len = r.U16();
     const auto data = r.Bytes(len);
     if (!r.ok()) {
-      return Bad(reason::kExtraFieldBad, "extra field lengths do not add up", offset);
+      return Bad(reason::kExtraFieldBad, "extra field lengths do not add up", offset)
+          .WithEntry(entry);
     }
     if (id == kExtraZip64 && !out.zip64) {
       out.zip64 = data;
@@ -174,7 +194,8 @@ Result<ExtraFields> ParseExtra(std::span<const uint8_t> extra, bool local, uint6
       // security: padding is forced to one value so it cannot carry a hidden payload.
       if (!std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == kPaddingByte; })) {
         return Bad(reason::kPaddingBad, "alignment padding ('FB' extra) is not all 'Z' bytes",
-                   offset);
+                   offset)
+            .WithEntry(entry);
       }
       out.padding = data;
     } else {
@@ -185,7 +206,8 @@ Result<ExtraFields> ParseExtra(std::span<const uint8_t> extra, bool local, uint6
                      (id == kExtraTorchPadding ? " ('FB' padding) is only allowed once, in local "
                                                  "headers"
                                                : " is not allowed (or appears twice)"),
-                 offset);
+                 offset)
+          .WithEntry(entry);
     }
   }
   return out;
@@ -303,7 +325,7 @@ Result<CentralRecord> ParseCentralRecord(ByteReader& r, uint64_t base,
     return bad(reason::kNotRegularFile, "entry is not a regular file");
   }
 
-  SEALPKG_ASSIGN_OR_RETURN(ExtraFields fields, ParseExtra(extra, /*local=*/false, at));
+  SEALPKG_ASSIGN_OR_RETURN(ExtraFields fields, ParseExtra(extra, /*local=*/false, at, e.name));
   // Exactly the 32-bit fields holding the sentinel are carried in the ZIP64 extra, in order.
   const bool big_u = uncompressed32 == kSentinel32;
   const bool big_c = compressed32 == kSentinel32;
@@ -389,7 +411,7 @@ Status CheckLocal(std::span<const uint8_t> bytes, CentralRecord& c, uint64_t exp
     return bad(reason::kLocalFieldMismatch,
                "local header version or timestamp differs from the central directory", at);
   }
-  SEALPKG_ASSIGN_OR_RETURN(ExtraFields fields, ParseExtra(extra, /*local=*/true, at));
+  SEALPKG_ASSIGN_OR_RETURN(ExtraFields fields, ParseExtra(extra, /*local=*/true, at, e.name));
   const bool descriptor = (flags & kFlagDataDescriptor) != 0;
 
   // A local ZIP64 extra carries, in order, the uncompressed size, compressed size and header
@@ -633,6 +655,10 @@ Result<std::vector<uint8_t>> Archive::Read(const ZipEntry& entry) const {
   // zlib's avail_* are 32-bit; the deflated-entry limit keeps sizes far below that, but feed
   // in bounded chunks anyway so a raised limit cannot truncate silently.
   uint64_t in_done = 0, out_done = 0;
+  // zlib refuses null buffers even when they are empty (an empty entry, a 0-byte stream).
+  Bytef empty = 0;
+  zs.next_in = &empty;
+  zs.next_out = &empty;
   int rc = Z_OK;
   while (rc == Z_OK) {
     constexpr uint64_t kChunk = 1u << 30;
