@@ -1,7 +1,7 @@
 // Immutable bytes of an input file, read exactly once.
 //
 // The archive on disk is hostile and may change while we work on it (a swap between verify and
-// load is the classic TOCTOU attack). FileBytes::Snapshot() reads the file once with pread into
+// load is the classic TOCTOU attack). FileBytes::Snapshot() reads the file once (sendfile) into
 // an anonymous memfd, seals it against every further write, grow or shrink, and maps it
 // read-only. Everything sealpkg checks and everything it later loads comes from that one
 // immutable copy, and the sealed fd can be handed to a sandboxed worker as-is. If the file
