@@ -641,12 +641,20 @@ Result<std::span<const uint8_t>> Archive::StoredView(const ZipEntry& entry, CrcC
 }
 
 Result<std::vector<uint8_t>> Archive::Read(const ZipEntry& entry) const {
+  std::vector<uint8_t> out(entry.uncompressed_size);  // sizes were checked against the limits
+  SEALPKG_RETURN_IF_ERROR(ReadInto(entry, out));
+  return out;
+}
+
+Status Archive::ReadInto(const ZipEntry& entry, std::span<uint8_t> out) const {
+  if (out.size() != entry.uncompressed_size) {
+    return InternalError("internal.read-size", "output buffer does not match the entry size");
+  }
   if (entry.stored()) {
     SEALPKG_ASSIGN_OR_RETURN(auto view, StoredView(entry));
-    return std::vector<uint8_t>(view.begin(), view.end());
+    std::copy(view.begin(), view.end(), out.begin());
+    return OkStatus();
   }
-  // Sizes were checked against the limits when the index was built.
-  std::vector<uint8_t> out(entry.uncompressed_size);
   const auto input = bytes().subspan(entry.data_offset, entry.compressed_size);
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
@@ -689,12 +697,12 @@ Result<std::vector<uint8_t>> Archive::Read(const ZipEntry& entry) const {
         .WithEntry(entry.name)
         .WithOffset(entry.data_offset);
   }
-  if (Crc32(out) != entry.crc32) {
+  if (Crc32(std::span<const uint8_t>(out.data(), out.size())) != entry.crc32) {
     return Malformed(Str(reason::kCrcMismatch), "entry data does not match its CRC-32")
         .WithEntry(entry.name)
         .WithOffset(entry.data_offset);
   }
-  return out;
+  return OkStatus();
 }
 
 Result<std::vector<uint8_t>> Archive::ReadRecord(std::string_view record) const {

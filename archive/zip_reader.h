@@ -95,6 +95,8 @@ class Archive {
                                               CrcCheck crc = CrcCheck::kVerify) const;
   // The entry's uncompressed bytes (inflated when DEFLATE), CRC-checked.
   Result<std::vector<uint8_t>> Read(const ZipEntry& entry) const;
+  // Read() into a caller-provided buffer of exactly entry.uncompressed_size bytes.
+  Status ReadInto(const ZipEntry& entry, std::span<uint8_t> out) const;
   // Read() by record name; kMalformed "zip.no-such-record" if absent.
   Result<std::vector<uint8_t>> ReadRecord(std::string_view record) const;
 

@@ -83,28 +83,44 @@ py::dict FrameworkDict(const archive::TorchRecords& t) {
   return d;
 }
 
-// Converts a Python Directory (name, is_dir, children: dict) into a FileTree node, iteratively.
-std::string RenderPythonDirectory(const py::handle& root) {
+// Python names may hold lone surrogates; carry them through C++ as "surrogatepass" bytes.
+std::string Utf8Bytes(const py::handle& text) {
+  PyObject* b = PyUnicode_AsEncodedString(text.ptr(), "utf-8", "surrogatepass");
+  if (b == nullptr) throw py::error_already_set();
+  py::bytes owned = py::reinterpret_steal<py::bytes>(b);
+  return std::string(owned);
+}
+
+// Converts a Python Directory (name, is_dir, children: dict) into FileTree nodes, iteratively,
+// and renders it. Like torch, a file child prints under its dict key, a folder under its name.
+py::str RenderPythonDirectory(const py::handle& root) {
   archive::FileTree::Node top;
   struct Work {
     py::handle obj;
     archive::FileTree::Node* node;
+    py::handle key;  // null for the root
   };
-  std::vector<Work> stack{{root, &top}};
+  std::vector<Work> stack{{root, &top, py::handle()}};
   while (!stack.empty()) {
     Work w = stack.back();
     stack.pop_back();
-    w.node->name = py::str(w.obj.attr("name"));
     w.node->is_dir = py::bool_(w.obj.attr("is_dir"));
+    const bool use_key = w.key && !w.node->is_dir;
+    const py::object name =
+        use_key ? py::reinterpret_borrow<py::object>(w.key) : py::object(w.obj.attr("name"));
+    w.node->name = Utf8Bytes(name);
     for (auto item : py::dict(w.obj.attr("children"))) {
       auto child = std::make_unique<archive::FileTree::Node>();
       archive::FileTree::Node* raw = child.get();
-      w.node->children[py::str(item.first)] = std::move(child);
-      stack.push_back({item.second, raw});
+      w.node->children[Utf8Bytes(item.first)] = std::move(child);
+      stack.push_back({item.second, raw, item.first});
     }
   }
-  // torch prints a file child's dict key, and a folder child's own name; keys win for files.
-  return archive::RenderTree(top);
+  const std::string text = archive::RenderTree(top);
+  PyObject* out =
+      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "surrogatepass");
+  if (out == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(out);
 }
 
 }  // namespace
@@ -163,12 +179,19 @@ void BindArchive(py::module_& m) {
           "read",
           [](const Archive& a, const std::string& record) {
             const ZipEntry& e = FindOrThrow(a, record);
-            Result<std::vector<uint8_t>> r = [&] {
+            // Fill a fresh bytes object in place: one copy (or one inflate), no staging vector.
+            PyObject* raw =
+                PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(e.uncompressed_size));
+            if (raw == nullptr) throw py::error_already_set();
+            py::bytes out = py::reinterpret_steal<py::bytes>(raw);
+            std::span<uint8_t> dst(reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(raw)),
+                                   e.uncompressed_size);
+            Status st = [&] {
               py::gil_scoped_release nogil;
-              return a.Read(e);
+              return a.ReadInto(e, dst);
             }();
-            const auto bytes = ValueOrThrow(std::move(r));
-            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            OkOrThrow(st);
+            return out;
           },
           py::arg("record"), "The record's bytes (inflated if compressed), CRC-checked.")
       .def(
