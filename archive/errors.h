@@ -13,8 +13,9 @@ namespace sealpkg::archive::reason {
 inline constexpr std::string_view kTooSmall = "zip.too-small";        // < one end record
 inline constexpr std::string_view kEocdMissing = "zip.eocd-missing";  // no end record at EOF-22
 inline constexpr std::string_view kArchiveComment =
-    "zip.archive-comment";                                                // fake-EOCD hiding place
-inline constexpr std::string_view kMultiDisk = "zip.multi-disk";          // spanned archives
+    "zip.archive-comment";  // fake-EOCD hiding place
+inline constexpr std::string_view kDecoyEndRecord = "zip.decoy-end-record";  // libzip's pick
+inline constexpr std::string_view kMultiDisk = "zip.multi-disk";             // spanned archives
 inline constexpr std::string_view kZip64Bad = "zip.zip64-bad";            // locator/record broken
 inline constexpr std::string_view kZip64Mismatch = "zip.zip64-mismatch";  // 32/64-bit disagree
 inline constexpr std::string_view kZip64Missing = "zip.zip64-missing";    // sentinel, no ZIP64

@@ -43,19 +43,44 @@ bool Consistent(uint64_t narrow, uint64_t sentinel, uint64_t wide) {
   return wide >= sentinel ? narrow == sentinel : narrow == wide;
 }
 
-// Offset of an end-record signature before `below`, within the window readers search (the
-// last 64 KiB + 22 bytes), whose declared comment ends exactly at the end of the file.
-std::optional<uint64_t> FindCommentedEndRecord(std::span<const uint8_t> bytes, uint64_t below) {
+// Another end record than ours, in the window readers search (the last 64 KiB + 22 bytes).
+struct OtherEndRecord {
+  uint64_t offset;
+  bool comment_reaches_end;  // its comment ends exactly at the end of the file
+};
+
+// security: readers locate "the" end record differently — miniz and zipfile take the last one,
+// libzip (without ZIP_CHECKCONS) scores every candidate in the window and may prefer a decoy
+// whose fake central directory hides in entry data or padding. So besides ours there must be no
+// plausible end record at all: none whose comment runs to the end of the file, none preceded by
+// a ZIP64 locator, none pointing at a central-directory signature or describing an empty
+// archive. (Random data matches these by chance with odds of about 2^-64.)
+std::optional<OtherEndRecord> FindOtherEndRecord(std::span<const uint8_t> bytes, uint64_t below) {
   const uint64_t size = bytes.size();
   const uint64_t lowest = size > kMaxEocdSearch ? size - kMaxEocdSearch : 0;
+  const auto u32_at = [&](uint64_t pos) {
+    ByteReader p(bytes);
+    p.Seek(pos);
+    const uint32_t v = p.U32();
+    return p.ok() ? v : 0u;
+  };
   for (uint64_t pos = below; pos-- > lowest;) {
     if (bytes[pos] != 0x50) continue;  // 'P': cheap pre-filter
-    ByteReader probe(bytes);
-    probe.Seek(pos);
-    if (probe.U32() != kEndOfCentralDirSignature) continue;
-    probe.Seek(pos + 20);
-    const uint16_t comment = probe.U16();
-    if (probe.ok() && pos + kEndOfCentralDirSize + comment == size) return pos;
+    ByteReader r(bytes);
+    r.Seek(pos);
+    if (r.U32() != kEndOfCentralDirSignature) continue;
+    r.Skip(6);  // disk numbers, entries on this disk
+    const uint16_t count = r.U16();
+    const uint32_t cd_size = r.U32();
+    const uint32_t cd_offset = r.U32();
+    const uint16_t comment = r.U16();
+    if (!r.ok()) continue;
+    if (pos + kEndOfCentralDirSize + comment == size) return OtherEndRecord{pos, true};
+    const bool plausible =
+        (pos >= kZip64LocatorSize && u32_at(pos - kZip64LocatorSize) == kZip64LocatorSignature) ||
+        (count == 0 && cd_size == 0 && cd_offset <= pos) ||
+        (cd_offset < pos && u32_at(cd_offset) == kCentralHeaderSignature);
+    if (plausible) return OtherEndRecord{pos, false};
   }
   return std::nullopt;
 }
@@ -77,19 +102,24 @@ Result<EndRecords> ParseEndRecords(std::span<const uint8_t> bytes, const Archive
   // security: an end record whose comment runs exactly to the end of the file is what a
   // reader scanning for "the" end record may pick instead of ours (a fake end record hidden in a
   // comment or in the last entry's data). Refuse any archive that has one besides ours.
-  const std::optional<uint64_t> commented = FindCommentedEndRecord(bytes, eocd);
+  const std::optional<OtherEndRecord> other = FindOtherEndRecord(bytes, eocd);
   if (r.U32() != kEndOfCentralDirSignature) {
-    if (commented) {
+    if (other && other->comment_reaches_end) {
       return Bad(reason::kArchiveComment, "archive has a comment; comments are refused",
-                 *commented);
+                 other->offset);
     }
     return Bad(reason::kEocdMissing, "no ZIP end record at the end of the file", eocd);
   }
-  if (commented) {
-    return Bad(reason::kArchiveComment,
-               "a second end record whose comment reaches the end of the file precedes the "
-               "real one",
-               *commented);
+  if (other) {
+    return other->comment_reaches_end
+               ? Bad(reason::kArchiveComment,
+                     "a second end record whose comment reaches the end of the file precedes "
+                     "the real one",
+                     other->offset)
+               : Bad(reason::kDecoyEndRecord,
+                     "a second, plausible end record precedes the real one (a reader could pick "
+                     "it and see other files)",
+                     other->offset);
   }
   const uint16_t disk = r.U16();
   const uint16_t cd_disk = r.U16();
@@ -453,6 +483,14 @@ Status CheckLocal(std::span<const uint8_t> bytes, CentralRecord& c, uint64_t exp
   }
 
   e.data_offset = r.position();
+  // security: padding beyond what aligns the data is room for a hidden payload (for example a
+  // fake central directory that libzip prefers); torch writes exactly the aligning amount.
+  if (fields.padding &&
+      (fields.padding->size() >= kDataAlignment || e.data_offset % kDataAlignment != 0)) {
+    return bad(reason::kPaddingBad,
+               "'FB' padding must be exactly what aligns the data to 64 bytes, as torch writes it",
+               at);
+  }
   if (!RangeFits(e.data_offset, e.compressed_size, cd_offset)) {
     return bad(reason::kOverlap, "entry data runs into the central directory", at);
   }

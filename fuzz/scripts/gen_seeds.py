@@ -156,6 +156,18 @@ def zip_seeds():
     seeds.append(zipfile_archive(entries, zipfile.ZIP_STORED))
     seeds.append(zipfile_archive(entries, zipfile.ZIP_DEFLATED))
 
+    # Valid, but the last record's data holds a decoy central directory and end record (comment
+    # length 0) that claim the first local header; readers that score candidate end records
+    # (libzip) must still pick the real one. See regressions/zip_reader/libzip-fake-eocd-*.
+    first = Rec("v/a", b"hello\n")
+    decoy_cd_offset = len(local_bytes(first, 0)) + 30 + 3 + 4
+    decoy_cd_offset += (ALIGNMENT - decoy_cd_offset % ALIGNMENT) % ALIGNMENT
+    decoy = struct.pack("<IHHHHHHIIIHHHHHII", CENTRAL_SIG, 0, 0, FLAG_UTF8 | FLAG_DESCRIPTOR, 0,
+                        0, 0, 0, decoy_cd_offset - 33, decoy_cd_offset - 33, 3, 0, 0, 0, 0, 0,
+                        0) + b"v/a"
+    decoy += struct.pack("<IHHHHIIH", EOCD_SIG, 0, 0, 1, 1, len(decoy), decoy_cd_offset, 0)
+    seeds.append(archive([first, Rec("v/b", decoy)]))
+
     # Broken: each differs from a valid archive in one way.
     good = archive([Rec("b/mod.py", source("B")), Rec("b/.data/version", b"6\n")])
     seeds.append(good[: len(good) // 2])                                     # truncated

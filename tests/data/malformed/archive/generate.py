@@ -670,6 +670,59 @@ def decoy_eocd_case() -> Case:
                built.data)
 
 
+def decoy_end_record_cases() -> list[Case]:
+    """Second end records that a reader scoring candidates (libzip without ZIP_CHECKCONS) may
+    prefer although their comment does not reach the end of the file: each hides in the last
+    entry's data, ahead of the real central directory."""
+    blob_entry_index = len(base_entries())
+    probe = build(Layout(with_entry(Entry(b"pkg/res/blob.bin", b"x"))))
+    data_offset = probe.data_offsets[blob_entry_index]  # a blob's size does not move its data
+
+    def in_blob(blob: bytes) -> bytes:
+        built = build(Layout(with_entry(Entry(b"pkg/res/blob.bin", blob))))
+        assert built.data_offsets[blob_entry_index] == data_offset
+        return built.data
+
+    inner_name = b"pkg/evil.py"
+    inner_data = b"import os\n"
+    inner_local = local_header(
+        sig=LOCAL_SIG, version=0, flags=FLAG_UTF8, method=STORED, time=0, date=0,
+        crc=zlib.crc32(inner_data), comp=len(inner_data), uncomp=len(inner_data),
+        name=inner_name, extra=b"",
+    )
+    inner_cd = central_record(
+        sig=CENTRAL_SIG, made_by=0, version=0, flags=FLAG_UTF8, method=STORED, time=0, date=0,
+        crc=zlib.crc32(inner_data), comp=len(inner_data), uncomp=len(inner_data),
+        name=inner_name, extra=b"", comment=b"", disk=0, internal=0, external=0,
+        offset=data_offset,
+    )
+    body = inner_local + inner_data
+    fake_cd = end_record(
+        sig=EOCD_SIG, disk=0, cd_disk=0, count_on_disk=1, count=1, cd_size=len(inner_cd),
+        cd_offset=data_offset + len(body), comment=b"", comment_len=0,
+    )
+    fake_empty = end_record(
+        sig=EOCD_SIG, disk=0, cd_disk=0, count_on_disk=0, count=0, cd_size=0, cd_offset=0,
+        comment=b"", comment_len=0,
+    )
+    fake_zip64 = zip64_locator(sig=ZIP64_LOCATOR_SIG, disk=0, record=0, total_disks=1) + end_record(
+        sig=EOCD_SIG, disk=0, cd_disk=0, count_on_disk=SENTINEL16, count=SENTINEL16,
+        cd_size=SENTINEL32, cd_offset=SENTINEL32, comment=b"", comment_len=0,
+    )
+    return [
+        bad("decoy_cd_in_entry_data", "zip.decoy-end-record",
+            "the last entry's data holds a second archive (pkg/evil.py, its central directory "
+            "and an end record without comment) that libzip could pick instead of ours",
+            in_blob(body + inner_cd + fake_cd + b"padding")),
+        bad("decoy_empty_end_record", "zip.decoy-end-record",
+            "the last entry's data holds an end record describing an empty archive",
+            in_blob(b"data" + fake_empty + b"more data")),
+        bad("decoy_zip64_end_record", "zip.decoy-end-record",
+            "the last entry's data holds a ZIP64 locator and an end record with ZIP64 sentinels",
+            in_blob(b"data" + fake_zip64 + b"more data")),
+    ]
+
+
 def central_record_cases() -> list[Case]:
     zip64_small = extra_field(EXTRA_ZIP64, struct.pack("<QQ", len(MOD_PY), len(MOD_PY)))
     return [
@@ -736,6 +789,13 @@ def central_record_cases() -> list[Case]:
         bad("padding_twice", "zip.extra-field-unknown",
             "local extra of pkg/mod.py has two 'FB' padding fields",
             layout(modified(MOD, local_extra=padding_field(0)))),
+        bad("padding_oversized", "zip.padding-bad",
+            "'FB' padding of pkg/mod.py is 64 bytes longer than aligning needs (data still "
+            "aligned): room for a hidden payload such as a fake central directory",
+            layout(modified(MOD, padding=lambda n: padding_field(n + 64)))),
+        bad("padding_misaligned", "zip.padding-bad",
+            "'FB' padding of pkg/mod.py is one byte longer than aligning needs (data at 64k+1)",
+            layout(modified(MOD, padding=lambda n: padding_field(n + 1)))),
         bad("padding_not_z", "zip.padding-bad",
             "last 'FB' padding byte of pkg/mod.py is NUL instead of 'Z' (hidden payload)",
             layout(modified(MOD, padding=nul_padding))),
@@ -970,6 +1030,7 @@ def all_cases() -> list[Case]:
     cases = (
         accepted_cases()
         + whole_file_cases()
+        + decoy_end_record_cases()
         + central_record_cases()
         + name_cases()
         + local_cases()
