@@ -54,6 +54,17 @@ uint32_t Narrow(uint64_t v) {
   return v >= kSentinel32 ? kSentinel32 : static_cast<uint32_t>(v);
 }
 
+// The top-level folder is one path segment that is itself a valid entry name (the name's own
+// defects keep their specific reasons).
+Status ValidateArchiveName(const std::string& name, const ArchiveLimits& limits) {
+  SEALPKG_RETURN_IF_ERROR(ValidateEntryName(name, /*utf8_flag=*/true, limits));
+  if (name.find('/') != std::string::npos) {
+    return Malformed(std::string(reason::kBadArchiveName),
+                     "archive name '" + name + "' must be a single folder name (no '/')");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<std::string> ArchiveNameForPath(std::string_view path) {
@@ -147,7 +158,7 @@ Result<ZipWriter> ZipWriter::CreateFile(const std::string& path, WriterOptions o
   if (options.archive_name.empty()) {
     SEALPKG_ASSIGN_OR_RETURN(options.archive_name, ArchiveNameForPath(path));
   }
-  SEALPKG_RETURN_IF_ERROR(ValidateEntryName(options.archive_name, true, options.limits));
+  SEALPKG_RETURN_IF_ERROR(ValidateArchiveName(options.archive_name, options.limits));
   auto state = std::make_unique<State>();
   state->options = std::move(options);
   state->target_path = path;
@@ -169,7 +180,7 @@ Result<ZipWriter> ZipWriter::CreateFile(const std::string& path, WriterOptions o
 
 Result<ZipWriter> ZipWriter::CreateInMemory(WriterOptions options) {
   if (options.archive_name.empty()) options.archive_name = "archive";
-  SEALPKG_RETURN_IF_ERROR(ValidateEntryName(options.archive_name, true, options.limits));
+  SEALPKG_RETURN_IF_ERROR(ValidateArchiveName(options.archive_name, options.limits));
   auto state = std::make_unique<State>();
   state->options = std::move(options);
   return ZipWriter(std::move(state));

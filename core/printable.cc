@@ -34,15 +34,21 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
   return len;
 }
 
-// C1 controls (U+0080..U+009F) act on terminals; bidirectional overrides and zero-width
-// characters (U+200B..U+200F, U+202A..U+202E, U+2066..U+2069) make a name display as another.
+// Code point of the valid sequence of `len` (2..4) bytes at text[i].
+uint32_t CodePoint(std::string_view text, size_t i, size_t len) {
+  static constexpr uint8_t kLeadMask[5] = {0, 0, 0x1F, 0x0F, 0x07};
+  uint32_t cp = static_cast<uint8_t>(text[i]) & kLeadMask[len];
+  for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3Fu);
+  return cp;
+}
+
+// Characters that act on terminals or make a name display as another: C1 controls, invisible
+// and zero-width characters, line/paragraph separators, and bidirectional controls.
 bool IsDeceptive(std::string_view text, size_t i, size_t len) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[i + k]); };
-  if (len == 2) return byte(0) == 0xC2 && byte(1) < 0xA0;
-  if (len != 3 || byte(0) != 0xE2) return false;
-  const uint32_t cp = 0x2000u | ((byte(1) & 0x3Fu) << 6) | (byte(2) & 0x3Fu);
-  return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069);
+  const uint32_t cp = CodePoint(text, i, len);
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0xAD || cp == 0x061C || cp == 0x180E ||
+         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB);
 }
 
 }  // namespace
