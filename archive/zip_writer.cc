@@ -187,10 +187,12 @@ Result<ZipWriter> ZipWriter::CreateInMemory(WriterOptions options) {
 }
 
 const std::string& ZipWriter::archive_name() const {
-  return state_->options.archive_name;
+  static const std::string kNone;
+  return state_ ? state_->options.archive_name : kNone;
 }
 
 bool ZipWriter::HasRecord(std::string_view record) const {
+  if (!state_) return false;
   const std::string name = state_->options.archive_name + "/" + std::string(record);
   return std::any_of(state_->central.begin(), state_->central.end(),
                      [&](const CentralInfo& c) { return c.name == name; });
@@ -198,12 +200,16 @@ bool ZipWriter::HasRecord(std::string_view record) const {
 
 std::vector<std::string> ZipWriter::Records() const {
   std::vector<std::string> out;
+  if (!state_) return out;
   const size_t prefix = state_->options.archive_name.size() + 1;
   for (const auto& c : state_->central) out.push_back(c.name.substr(prefix));
   return out;
 }
 
 Status ZipWriter::AddRecord(std::string_view record, std::span<const uint8_t> data) {
+  if (!state_) {
+    return InternalError(std::string(reason::kWriterState), "archive writer was moved from");
+  }
   State& s = *state_;
   if (s.finished || s.failed) {
     return InternalError(std::string(reason::kWriterState),
@@ -314,6 +320,9 @@ Status ZipWriter::AddRecord(std::string_view record, std::span<const uint8_t> da
 }
 
 Status ZipWriter::Finish() {
+  if (!state_) {
+    return InternalError(std::string(reason::kWriterState), "archive writer was moved from");
+  }
   State& s = *state_;
   if (s.finished || s.failed) {
     return InternalError(std::string(reason::kWriterState),

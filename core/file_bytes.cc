@@ -41,6 +41,10 @@ Status MakeSealed(uint64_t size, Fill fill, int* out_fd, void** out_map) {
   FdGuard fd(::memfd_create("sealpkg-bytes", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (fd.get() < 0) return IoError("io.memfd", "memfd_create failed: " + ErrnoText(errno));
   SEALPKG_RETURN_IF_ERROR(fill(fd.get()));
+  // Filling moved the file offset to the end; whoever reads the fd later starts at byte 0.
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
+    return IoError("io.memfd", "cannot rewind memory copy: " + ErrnoText(errno));
+  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != size) {
     return InternalError("internal.memfd", "memory copy has the wrong size");

@@ -29,6 +29,7 @@ void JsonWriter::Open(char bracket) {
 }
 
 void JsonWriter::Close(char bracket) {
+  if (levels_.empty()) return;  // unbalanced End*(): ignore rather than corrupt memory
   const bool empty = levels_.back().empty;
   levels_.pop_back();
   if (!empty) Newline();

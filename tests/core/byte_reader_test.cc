@@ -52,7 +52,7 @@ TEST(ByteReaderTest, LittleEndianReads) {
   EXPECT_EQ(r.U8(), 0x01);
   EXPECT_EQ(r.U16(), 0x0302);
   EXPECT_EQ(r.U32(), 0x07060504u);
-  EXPECT_EQ(r.U64(), 0xff0f0e0d0c0b0a09ull);
+  EXPECT_EQ(r.U64(), 0x0f0e0d0c0b0a0908ull);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.position(), 15u);
   EXPECT_EQ(r.remaining(), 1u);
