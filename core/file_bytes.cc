@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace sealpkg {
@@ -15,6 +17,23 @@ namespace {
 
 std::string ErrnoText(int err) {
   return std::strerror(err);
+}
+
+// MemAvailable from /proc/meminfo, if readable.
+std::optional<uint64_t> AvailableMemoryBytes() {
+  std::FILE* f = std::fopen("/proc/meminfo", "re");
+  if (f == nullptr) return std::nullopt;
+  std::optional<uint64_t> out;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+      out = static_cast<uint64_t>(kib) * 1024;
+      break;
+    }
+  }
+  std::fclose(f);
+  return out;
 }
 
 // Closes an fd on scope exit unless released.
@@ -84,6 +103,14 @@ Result<FileBytes> FileBytes::Snapshot(const std::string& path, const ArchiveLimi
     return LimitExceeded("zip.archive-too-large", "file is " + std::to_string(size) +
                                                       " bytes; the limit is " +
                                                       std::to_string(limits.max_archive_bytes));
+  }
+  // The sealed copy lives in memory: refuse early (instead of driving the machine into the
+  // OOM killer) when it cannot fit in what the kernel reports as available.
+  if (const auto available = AvailableMemoryBytes(); available && size > *available) {
+    return IoError("io.insufficient-memory",
+                   "'" + path + "' is " + std::to_string(size) + " bytes but only " +
+                       std::to_string(*available) +
+                       " bytes of memory are available for its sealed copy");
   }
   FileBytes out;
   auto fill = [&](int dst) -> Status {

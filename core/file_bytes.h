@@ -26,7 +26,8 @@ namespace sealpkg {
 class FileBytes {
  public:
   // Reads `path` (a regular file, opened read-only) into sealed memory. Fails with
-  // kLimitExceeded if it is larger than limits.max_archive_bytes.
+  // kLimitExceeded if it is larger than limits.max_archive_bytes, and with kIo
+  // "io.insufficient-memory" if it is larger than the memory the kernel reports available.
   static Result<FileBytes> Snapshot(const std::string& path, const ArchiveLimits& limits);
   // Takes ownership of bytes already in memory (e.g. a buffer handed over from Python).
   static FileBytes FromVector(std::vector<uint8_t> bytes);
