@@ -12,6 +12,7 @@
 #include "archive/internal/names.h"
 #include "archive/internal/zip_format.h"
 #include "core/byte_reader.h"
+#include "core/memory_advice.h"
 
 namespace sealpkg::archive {
 namespace {
@@ -688,6 +689,7 @@ Status Archive::ReadInto(const ZipEntry& entry, std::span<uint8_t> out) const {
   if (out.size() != entry.uncompressed_size) {
     return InternalError("internal.read-size", "output buffer does not match the entry size");
   }
+  AdviseHugePages(out);  // callers pass freshly allocated buffers
   if (entry.stored()) {
     SEALPKG_ASSIGN_OR_RETURN(auto view, StoredView(entry));
     std::copy(view.begin(), view.end(), out.begin());
