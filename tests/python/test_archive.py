@@ -14,6 +14,7 @@ import pickle
 import platform
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -689,3 +690,45 @@ def test_writer_to_missing_directory_raises_io_error(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         with sealpkg.ArchiveWriter(tmp_path / "no" / "such" / "dir" / "x.pt") as w:
             w.write_record(".data/version", b"6\n")
+
+
+def test_zip64_archive_over_4_gib_reads_the_same_everywhere(tmp_path: Path) -> None:
+    """A record of more than 4 GiB (ZIP64 sizes) followed by records at offsets past 4 GiB
+    (ZIP64 offsets): sealpkg's writer output must read identically in zipfile, torch's
+    reader and sealpkg's strict reader. The big record is backed by untouched zero pages."""
+    import mmap
+
+    size = (1 << 32) + 4096
+    zeros = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
+    path = tmp_path / "big.pt"
+    try:
+        with sealpkg.ArchiveWriter(path) as writer:
+            writer.write_record("res/big.bin", zeros)
+            writer.write_record("res/after.txt", b"after")
+            writer.write_record(".data/version", b"6\n")
+    finally:
+        zeros.close()
+
+    with zipfile.ZipFile(path) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        assert infos["big/res/big.bin"].file_size == size
+        assert infos["big/res/after.txt"].header_offset > 1 << 32
+        assert z.read("big/res/after.txt") == b"after"
+    reader = torch._C.PyTorchFileReader(str(path))
+    assert reader.get_record("res/after.txt") == b"after"
+    assert reader.get_record(".data/version") == b"6\n"
+
+    ours = sealpkg.ArchiveReader(path)
+    entries = {e["record"]: e for e in ours.entries()}
+    assert entries["res/big.bin"]["size"] == size
+    assert entries["res/big.bin"]["data_offset"] % 64 == 0
+    assert entries["res/after.txt"]["offset"] == infos["big/res/after.txt"].header_offset
+    chunk = bytes(1 << 24)
+    crc = 0
+    for _ in range(size // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(chunk[: size % len(chunk)], crc)
+    assert entries["res/big.bin"]["crc32"] == crc == infos["big/res/big.bin"].CRC
+    assert ours.read("res/after.txt") == b"after"
+    del ours
+    gc.collect()
