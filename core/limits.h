@@ -44,8 +44,47 @@ struct ArchiveLimits {
   uint64_t max_compression_ratio = 100;
 };
 
+struct PickleLimits {
+  // Opcodes in one pickle stream. torchvision's largest model pickles (vit_l_16 as a whole
+  // nn.Module) run ~200k opcodes; 4M bounds CPU time to well under a second.
+  uint64_t max_opcodes = 4u << 20;
+  // Values on the stack at once. Real pickles stay below a few hundred; CPython grows without
+  // bound, so this is only a memory cap.
+  uint64_t max_stack = 1u << 16;
+  // Open MARKs at once (nesting depth of containers being built).
+  uint64_t max_marks = 1u << 12;
+  // Distinct memo entries (and the largest PUT index accepted).
+  uint64_t max_memo = 1u << 20;
+  // Bytes of one opcode argument (a string, bytes or long). Storages live outside the pickle in
+  // torch formats; 64 MiB leaves room for numpy object arrays with inline data.
+  uint64_t max_argument_bytes = 64u << 20;
+  // Symbolic values created in total (containers, calls, literals): bounds the verifier's memory
+  // against billion-laughs style inputs.
+  uint64_t max_values = 8u << 20;
+};
+
+struct SourceLimits {
+  // Bytes of one Python source file. The largest file in the stdlib is under 1 MiB.
+  uint64_t max_source_bytes = 8u << 20;
+  // Tokens in one file.
+  uint64_t max_tokens = 4u << 20;
+  // Open brackets at once; CPython's parser stops at 200 nested parentheses.
+  uint64_t max_nesting = 200;
+};
+
+struct PolicyLimits {
+  // Bytes of one policy file. Shipped policies are a few KiB; a generated per-package policy
+  // listing thousands of globals stays well below 1 MiB.
+  uint64_t max_policy_bytes = 1u << 20;
+  // Nesting of tables/arrays. Policies use 3 levels; TOML documents from tools rarely exceed 10.
+  uint64_t max_nesting = 32;
+};
+
 struct Limits {
   ArchiveLimits archive;
+  PickleLimits pickle;
+  SourceLimits source;
+  PolicyLimits policy;
 };
 
 }  // namespace sealpkg

@@ -4,6 +4,7 @@
 namespace sealpkg::python {
 void BindCore(pybind11::module_& m);
 void BindArchive(pybind11::module_& m);
+void BindVerifier(pybind11::module_& m);
 }  // namespace sealpkg::python
 
 PYBIND11_MODULE(_native, m) {
@@ -11,4 +12,5 @@ PYBIND11_MODULE(_native, m) {
   m.attr("__version__") = SEALPKG_VERSION;
   sealpkg::python::BindCore(m);
   sealpkg::python::BindArchive(m);
+  sealpkg::python::BindVerifier(m);
 }
