@@ -15,7 +15,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRejected = 1;
 inline constexpr int kExitError = 2;
 
-// Adds `inspect` to `app`; `run` is set to the command's body, run after parsing.
+// Each adds its subcommand(s) to `app`; `run` is set to the chosen command's body, which runs
+// after parsing.
 void RegisterInspect(CLI::App& app, std::function<int()>& run);
+void RegisterVerify(CLI::App& app, std::function<int()>& run);  // verify, scan
+void RegisterPolicy(CLI::App& app, std::function<int()>& run);  // policy infer|show
 
 }  // namespace sealpkg::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::function<int()> run;
   sealpkg::cli::RegisterInspect(app, run);
+  sealpkg::cli::RegisterVerify(app, run);
+  sealpkg::cli::RegisterPolicy(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -164,6 +164,13 @@ Result<FileBytes> FileBytes::SealedCopy(std::span<const uint8_t> bytes) {
   return out;
 }
 
+FileBytes FileBytes::Borrow(std::span<const uint8_t> bytes) {
+  FileBytes out;
+  out.data_ = bytes.data();
+  out.size_ = bytes.size();
+  return out;
+}
+
 FileBytes FileBytes::FromVector(std::vector<uint8_t> bytes) {
   FileBytes out;
   out.owned_ = std::make_unique<std::vector<uint8_t>>(std::move(bytes));

@@ -33,6 +33,9 @@ class FileBytes {
   static FileBytes FromVector(std::vector<uint8_t> bytes);
   // Copies `bytes` into a sealed memfd, as Snapshot does for a file.
   static Result<FileBytes> SealedCopy(std::span<const uint8_t> bytes);
+  // Refers to bytes owned elsewhere, which must outlive this object and not change (for pure
+  // functions handed a span, e.g. the verifier).
+  static FileBytes Borrow(std::span<const uint8_t> bytes);
 
   FileBytes(FileBytes&&) noexcept;
   FileBytes& operator=(FileBytes&&) noexcept;

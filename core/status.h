@@ -139,17 +139,20 @@ class [[nodiscard]] Result {
 #define SEALPKG_INTERNAL_CONCAT(a, b) SEALPKG_INTERNAL_CONCAT2(a, b)
 
 // Returns the Status from the enclosing function if `expr` (a Status) is not OK.
-#define SEALPKG_RETURN_IF_ERROR(expr)               \
+#define SEALPKG_RETURN_IF_ERROR(expr) \
+  SEALPKG_INTERNAL_RETURN_IF_ERROR(SEALPKG_INTERNAL_CONCAT(sealpkg_status_, __COUNTER__), expr)
+#define SEALPKG_INTERNAL_RETURN_IF_ERROR(tmp, expr) \
   do {                                              \
-    ::sealpkg::Status sealpkg_status_tmp_ = (expr); \
-    if (!sealpkg_status_tmp_.ok()) {                \
-      return sealpkg_status_tmp_;                   \
+    ::sealpkg::Status tmp = (expr);                 \
+    if (!tmp.ok()) {                                \
+      return tmp;                                   \
     }                                               \
   } while (false)
 
 // `lhs = value of expr` (a Result<T>), or return its Status from the enclosing function.
-#define SEALPKG_ASSIGN_OR_RETURN(lhs, expr) \
-  SEALPKG_INTERNAL_ASSIGN_OR_RETURN(SEALPKG_INTERNAL_CONCAT(sealpkg_result_, __LINE__), lhs, expr)
+#define SEALPKG_ASSIGN_OR_RETURN(lhs, expr)                                                     \
+  SEALPKG_INTERNAL_ASSIGN_OR_RETURN(SEALPKG_INTERNAL_CONCAT(sealpkg_result_, __COUNTER__), lhs, \
+                                    expr)
 #define SEALPKG_INTERNAL_ASSIGN_OR_RETURN(tmp, lhs, expr) \
   auto tmp = (expr);                                      \
   if (!tmp.ok()) {                                        \

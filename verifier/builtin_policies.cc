@@ -1,0 +1,41 @@
+// Built-in policies: parsed from the texts compiled into the binary.
+#include "verifier/internal/builtin_policy_data.h"
+#include "verifier/policy.h"
+
+namespace sealpkg::verifier {
+
+std::vector<std::string_view> BuiltinPolicyNames() {
+  std::vector<std::string_view> out;
+  for (const auto& t : internal::BuiltinPolicyTexts()) out.push_back(t.name);
+  return out;
+}
+
+std::optional<std::string_view> BuiltinPolicyText(std::string_view name) {
+  for (const auto& t : internal::BuiltinPolicyTexts()) {
+    if (t.name == name) return t.toml;
+  }
+  return std::nullopt;
+}
+
+Result<Policy> LoadBuiltinPolicy(std::string_view name) {
+  const auto text = BuiltinPolicyText(name);
+  if (!text) {
+    std::string known;
+    for (auto n : BuiltinPolicyNames()) known += (known.empty() ? "" : ", ") + std::string(n);
+    return Malformed("policy.unknown-builtin",
+                     "no built-in policy '" + std::string(name) + "' (known: " + known + ")");
+  }
+  auto policy = ParsePolicy(*text, PolicyLimits{});
+  if (!policy.ok()) {
+    return InternalError(
+        "internal.builtin-policy",
+        "built-in policy " + std::string(name) + " does not parse: " + policy.status().ToString());
+  }
+  if (policy->name != name) {
+    return InternalError("internal.builtin-policy", "built-in policy file " + std::string(name) +
+                                                        " names itself " + policy->name);
+  }
+  return policy;
+}
+
+}  // namespace sealpkg::verifier
