@@ -6,10 +6,10 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/policy_loader.h"
 #include "core/file_bytes.h"
 #include "core/limits.h"
 #include "verifier/package_verifier.h"
+#include "verifier/policy.h"
 #include "verifier/report.h"
 
 namespace sealpkg::cli {
@@ -71,7 +71,7 @@ int RunShow(const std::string& spec) {
     std::cout << *text;
     return kExitOk;
   }
-  auto policy = LoadPolicy(spec);
+  auto policy = verifier::LoadPolicySpec(spec, PolicyLimits{});
   if (!policy.ok()) {
     std::cerr << "sealpkg policy show: error: " << policy.status().ToString() << "\n";
     return policy.status().code() == ErrorCode::kIo ? kExitError : kExitRejected;

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/policy_loader.h"
 #include "core/limits.h"
 #include "core/printable.h"
 #include "verifier/pickle_machine.h"
+#include "verifier/policy.h"
 #include "verifier/report.h"
 
 namespace sealpkg::cli {
@@ -72,7 +72,7 @@ bool Candidate(const fs::path& path) {
 }
 
 int RunScan(const Options& o) {
-  auto policy = LoadPolicy(o.policy);
+  auto policy = verifier::LoadPolicySpec(o.policy, PolicyLimits{});
   if (!policy.ok()) {
     std::cerr << "sealpkg scan: error: " << policy.status().ToString() << "\n";
     return kExitError;
@@ -154,7 +154,7 @@ int RunScan(const Options& o) {
 }
 
 int RunVerify(const Options& o) {
-  auto policy = LoadPolicy(o.policy);
+  auto policy = verifier::LoadPolicySpec(o.policy, PolicyLimits{});
   if (!policy.ok()) {
     std::cerr << "sealpkg verify: error: " << policy.status().ToString() << "\n";
     return kExitError;

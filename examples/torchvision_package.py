@@ -14,8 +14,12 @@ import torch
 import torchvision
 from torch.package import PackageExporter
 
-# Modules torchvision imports but a packaged model does not need at load time.
-EXTERN = ["numpy.**", "PIL.**", "scipy.**", "sympy.**", "requests.**", "typing_extensions", "sys", "io"]
+# Third-party modules torchvision imports are taken from the host (extern); `sys` and `io` are
+# stdlib modules torch.package will not extern implicitly; torchvision.extension finds the
+# compiled ops through its own __file__, so it must come from the host too. Datasets and video
+# IO are never used by a model: mock them.
+EXTERN = ["numpy.**", "PIL.**", "scipy.**", "sympy.**", "requests.**", "typing_extensions", "sys",
+          "io", "torchvision.extension"]
 MOCK = ["torchvision.io.**", "torchvision.datasets.**"]
 
 
@@ -23,11 +27,11 @@ def package_model(out: str, model_name: str) -> None:
     torch.manual_seed(0)
     model = getattr(torchvision.models, model_name)(weights=None).eval()
     with PackageExporter(out) as exporter:
-        exporter.intern("torchvision.**")
+        # Patterns match in the order declared: keep mocked/externed parts out of the intern.
+        exporter.intern("torchvision.**", exclude=MOCK + ["torchvision.extension"])
         exporter.extern(EXTERN)
         exporter.mock(MOCK)
         exporter.save_pickle("model", "model.pkl", model)
-        exporter.save_text("model", "README.txt", f"{model_name}, random weights, seed 0\n")
 
 
 def main() -> None:

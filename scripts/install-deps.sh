@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
-  zlib1g-dev libzip-dev libcli11-dev
+  zlib1g-dev libzip-dev libcli11-dev libssl-dev
   pybind11-dev python3-dev python3-pytest
   python3-torch python3-torchvision
   googletest libgtest-dev libgmock-dev

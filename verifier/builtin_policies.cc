@@ -1,4 +1,5 @@
 // Built-in policies: parsed from the texts compiled into the binary.
+#include "core/file_bytes.h"
 #include "verifier/internal/builtin_policy_data.h"
 #include "verifier/policy.h"
 
@@ -34,6 +35,21 @@ Result<Policy> LoadBuiltinPolicy(std::string_view name) {
   if (policy->name != name) {
     return InternalError("internal.builtin-policy", "built-in policy file " + std::string(name) +
                                                         " names itself " + policy->name);
+  }
+  return policy;
+}
+
+Result<Policy> LoadPolicySpec(const std::string& spec, const PolicyLimits& limits) {
+  if (spec.rfind("builtin:", 0) == 0) return LoadBuiltinPolicy(spec);
+  ArchiveLimits read_limits;
+  read_limits.max_archive_bytes = limits.max_policy_bytes;
+  SEALPKG_ASSIGN_OR_RETURN(FileBytes bytes, FileBytes::Snapshot(spec, read_limits));
+  const std::string_view text(reinterpret_cast<const char*>(bytes.span().data()),
+                              bytes.span().size());
+  auto policy = ParsePolicy(text, limits);
+  if (!policy.ok()) {
+    return Status(policy.status().code(), std::string(policy.status().reason()),
+                  spec + ": " + std::string(policy.status().message()));
   }
   return policy;
 }

@@ -7,6 +7,7 @@
 #include "archive/zip_reader.h"
 #include "core/file_bytes.h"
 #include "core/printable.h"
+#include "core/sha256.h"
 
 namespace sealpkg::verifier {
 namespace {
@@ -219,7 +220,7 @@ class Collector {
                                              scan.status(), record));
         return;
       }
-      facts_.sources.push_back({record, module, is_package, std::move(*scan)});
+      facts_.sources.push_back({record, module, is_package, Sha256Hex(data), std::move(*scan)});
       return;
     }
     if (IsZip(data)) {
@@ -279,6 +280,19 @@ void EvaluateSources(const PackageFacts& facts, const Policy& policy, std::vecto
       out.push_back(Denied(code::kPackageModuleDenied, s.entry, s.module, "package.interned",
                            "packaged module '" + Printable(s.module) + "' is not allowed"));
       continue;
+    }
+    if (policy.package.pin_sources) {
+      const auto pin = policy.package.sources.find(s.entry);
+      if (pin == policy.package.sources.end() || pin->second != s.sha256) {
+        out.push_back(Denied(
+            code::kPackageSourceMismatch, s.entry, s.module, "package.sources",
+            pin == policy.package.sources.end()
+                ? "source of '" + Printable(s.module) + "' is not among the policy's pinned sources"
+                : "source of '" + Printable(s.module) +
+                      "' differs from the pinned version (sha256 " + s.sha256 + ", expected " +
+                      pin->second + ")"));
+        continue;
+      }
     }
     for (const ImportRef& i : s.scan.imports) {
       const std::string target =
@@ -565,6 +579,11 @@ std::string InferPolicy(const PackageFacts& facts, std::string_view name) {
   out += "interned = " + TomlList(interned) + "\n";
   out += "resources = " + TomlList(resources) + "\n";
   out += std::string("torchscript = ") + (facts.torchscript.empty() ? "false" : "true") + "\n";
+  out += "\n# Every packaged source, pinned by SHA-256: the package may carry exactly this code.\n";
+  out += "[package.sources]\n";
+  std::map<std::string, std::string> pins;
+  for (const auto& s : facts.sources) pins[s.entry] = s.sha256;
+  for (const auto& [entry, hash] : pins) out += TomlString(entry) + " = \"sha256:" + hash + "\"\n";
   return out;
 }
 

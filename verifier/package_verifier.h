@@ -45,6 +45,7 @@ struct PackageFacts {
     std::string entry;   // record name
     std::string module;  // dotted module name
     bool is_package = false;
+    std::string sha256;  // hex, of the record's bytes
     SourceScan scan;
   };
   std::vector<SourceEntry> sources;

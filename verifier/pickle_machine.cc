@@ -558,6 +558,7 @@ class Machine {
     if (!seen_[byte]) {
       seen_[byte] = true;
       run_.opcodes_used.push_back(byte);
+      run_.opcodes_first_offset.push_back(op_offset_);
     }
     return Execute();
   }

@@ -178,7 +178,8 @@ struct PickleRun {
   std::vector<std::string> texts;                 // str/bytes contents (kept up to a cap)
   std::vector<GlobalRef> globals;
   std::vector<CallSite> calls;
-  std::vector<uint8_t> opcodes_used;  // distinct opcode bytes in order of first use
+  std::vector<uint8_t> opcodes_used;           // distinct opcode bytes in order of first use
+  std::vector<uint64_t> opcodes_first_offset;  // where each of opcodes_used first appears
   // Every executed opcode as (offset, byte), only when RunPickle's `trace` is set.
   std::vector<std::pair<uint64_t, uint8_t>> trace;
   std::optional<Finding> error;  // first structural/limit finding; the run stopped there
@@ -194,7 +195,7 @@ struct PickleRun {
 inline constexpr uint64_t kMaxKeptText = 1u << 16;
 
 // Runs one pickle starting at `start` in `bytes`. Never fails: problems are in `error`.
-PickleRun RunPickle(std::span<const uint8_t> bytes, const PickleLimits& limits,
-                    uint64_t start = 0, bool trace = false);
+PickleRun RunPickle(std::span<const uint8_t> bytes, const PickleLimits& limits, uint64_t start = 0,
+                    bool trace = false);
 
 }  // namespace sealpkg::verifier

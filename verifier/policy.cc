@@ -179,6 +179,22 @@ Status ParseSourceTable(const TomlValue& t, SourcePolicy& s) {
   });
 }
 
+// [package.sources]: "path" = "sha256:<hex>".
+Status ParseSourcePins(const TomlValue& v, PackagePolicy& p) {
+  if (!v.is_table()) return SchemaError(v, "package.sources must be a table");
+  p.pin_sources = true;
+  for (const auto& [path, hash] : v.as_table()) {
+    const std::string_view h = hash.is_string() ? std::string_view(hash.as_string()) : "";
+    const bool hex = h.size() == 71 && h.starts_with("sha256:") &&
+                     std::all_of(h.begin() + 7, h.end(), [](char c) {
+                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                     });
+    if (!hex) return SchemaError(hash, "package.sources values are \"sha256:<64 hex digits>\"");
+    p.sources[path] = std::string(h.substr(7));
+  }
+  return OkStatus();
+}
+
 Status ParsePackageTable(const TomlValue& t, PackagePolicy& p) {
   return ForEachKey(t, "[package]",
                     [&](const std::string& key, const TomlValue& v) -> Result<bool> {
@@ -190,6 +206,8 @@ Status ParsePackageTable(const TomlValue& t, PackagePolicy& p) {
                         SEALPKG_ASSIGN_OR_RETURN(p.resources, Names(v, "package.resources", "/"));
                       } else if (key == "torchscript") {
                         SEALPKG_ASSIGN_OR_RETURN(p.torchscript, Bool(v, "package.torchscript"));
+                      } else if (key == "sources") {
+                        SEALPKG_RETURN_IF_ERROR(ParseSourcePins(v, p));
                       } else {
                         return false;
                       }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,10 @@ struct PackagePolicy {
   NameSet interned;   // allowed packaged module names
   NameSet resources;  // other records ('/'-separated paths)
   bool torchscript = false;
+  // [package.sources]: record path -> SHA-256 (hex). When present, every packaged source must
+  // be listed and match byte for byte: the package can only carry exactly the reviewed code.
+  bool pin_sources = false;
+  std::map<std::string, std::string> sources;
 };
 
 struct Policy {
@@ -94,6 +99,9 @@ Result<Policy> ParsePolicy(std::string_view text, const PolicyLimits& limits);
 // "builtin:weights-only", "builtin:data-only", "builtin:torchvision".
 Result<Policy> LoadBuiltinPolicy(std::string_view name);
 std::vector<std::string_view> BuiltinPolicyNames();
+// A policy named on a command line or in an API call: "builtin:<name>" or the path of a TOML
+// file (read once, at most limits.max_policy_bytes).
+Result<Policy> LoadPolicySpec(const std::string& spec, const PolicyLimits& limits);
 // The TOML text of a built-in policy (for `sealpkg policy show`).
 std::optional<std::string_view> BuiltinPolicyText(std::string_view name);
 

@@ -69,6 +69,11 @@ class TomlValue {
 // Parses a whole document into its root table. Errors: kMalformed "toml.syntax" (message names
 // line and column and what was expected), "toml.duplicate-key", "toml.unsupported" (floats,
 // dates); kLimitExceeded "toml.too-large" / "toml.too-deep".
+// Every error message starts with "line L, column C: " and the Status carries the byte offset.
+// Lines and columns are 1-based; columns count code points. A leading UTF-8 byte order mark is
+// skipped (it takes no column). Nesting counts tables and arrays below the root ([a.b] is 2,
+// an element of [[a]] is 2); TomlValue's destructor recurses once per level, which
+// limits.max_nesting bounds.
 Result<TomlValue> ParseToml(std::string_view text, const PolicyLimits& limits);
 
 }  // namespace sealpkg::verifier
