@@ -2,8 +2,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "core/file_bytes.h"
 #include "core/limits.h"
+#include "python/status_to_python.h"
+#include "verifier/package_verifier.h"
 #include "verifier/pickle_machine.h"
+#include "verifier/policy.h"
+#include "verifier/report.h"
 
 namespace py = pybind11;
 
@@ -92,7 +97,91 @@ py::dict RunPickleForPython(const py::bytes& data, uint64_t start, bool trace) {
 
 }  // namespace
 
+verifier::Policy PolicyOrThrow(const std::string& spec) {
+  return ValueOrThrow(verifier::LoadPolicySpec(spec, PolicyLimits{}));
+}
+
 void BindVerifier(py::module_& m) {
+  using verifier::Finding;
+  using verifier::VerifyReport;
+  py::class_<Finding>(m, "Finding", "One verifier finding (stable code, location, rule).")
+      .def_readonly("code", &Finding::code)
+      .def_property_readonly("kind", [](const Finding& f) { return ErrorCodeName(f.kind); })
+      .def_property_readonly("severity",
+                             [](const Finding& f) {
+                               return f.severity == verifier::Severity::kError ? "error"
+                                                                               : "warning";
+                             })
+      .def_readonly("entry", &Finding::entry)
+      .def_readonly("offset", &Finding::offset)
+      .def_readonly("line", &Finding::line)
+      .def_readonly("column", &Finding::column)
+      .def_readonly("construct", &Finding::construct)
+      .def_readonly("name", &Finding::name)
+      .def_readonly("rule", &Finding::rule)
+      .def_readonly("message", &Finding::message)
+      .def("__repr__", [](const Finding& f) {
+        return "<Finding " + f.code + " " + f.entry + " " + f.name + ">";
+      });
+  py::class_<VerifyReport>(m, "Report", "The result of verifying one input against a policy.")
+      .def_readonly("path", &VerifyReport::path)
+      .def_readonly("format", &VerifyReport::format)
+      .def_readonly("policy", &VerifyReport::policy)
+      .def_readonly("accepted", &VerifyReport::accepted)
+      .def_readonly("findings", &VerifyReport::findings)
+      .def_readonly("pickles", &VerifyReport::pickles)
+      .def_readonly("sources", &VerifyReport::sources)
+      .def_readonly("storages", &VerifyReport::storages)
+      .def_readonly("globals", &VerifyReport::globals)
+      .def("to_text", [](const VerifyReport& r) { return verifier::RenderText({r}, false); })
+      .def("to_json", [](const VerifyReport& r) { return verifier::RenderJson({r}); })
+      .def("to_sarif",
+           [](const VerifyReport& r) { return verifier::RenderSarif({r}, SEALPKG_VERSION); })
+      .def("__repr__", [](const VerifyReport& r) {
+        return std::string("<Report ") + (r.accepted ? "accepted " : "rejected ") + r.path + " (" +
+               std::to_string(r.findings.size()) + " findings)>";
+      });
+
+  m.def(
+      "verify_path",
+      [](const std::string& path, const std::string& policy_spec) {
+        const verifier::Policy policy = PolicyOrThrow(policy_spec);
+        py::gil_scoped_release nogil;
+        return verifier::VerifyPath(path, policy, Limits{});
+      },
+      py::arg("path"), py::arg("policy"));
+  m.def(
+      "verify_bytes",
+      [](const py::bytes& data, const std::string& name, const std::string& policy_spec) {
+        const verifier::Policy policy = PolicyOrThrow(policy_spec);
+        const std::string_view view = data;
+        const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(view.data()),
+                                             view.size());
+        py::gil_scoped_release nogil;
+        return verifier::VerifyBytes(bytes, name, policy, Limits{});
+      },
+      py::arg("data"), py::arg("name"), py::arg("policy"));
+  m.def(
+      "infer_policy",
+      [](const std::string& path, const std::string& name) {
+        const Limits limits;
+        FileBytes bytes = ValueOrThrow(FileBytes::Snapshot(path, limits.archive));
+        const verifier::PackageFacts facts = verifier::CollectFacts(bytes.span(), path, limits);
+        if (!facts.problems.empty()) {
+          ThrowStatus(PolicyDenied(
+              "policy.infer-rejected",
+              "cannot infer a policy from a rejected input: " + facts.problems.front().code + " " +
+                  facts.problems.front().message));
+        }
+        return verifier::InferPolicy(facts, name);
+      },
+      py::arg("path"), py::arg("name"));
+  m.def("builtin_policies", [] {
+    std::vector<std::string> out;
+    for (auto n : verifier::BuiltinPolicyNames()) out.emplace_back(n);
+    return out;
+  });
+
   m.def("run_pickle", &RunPickleForPython, py::arg("data"), py::arg("start") = 0,
         py::arg("trace") = false,
         "Run the symbolic pickle machine over one pickle; returns its facts as a dict.");

@@ -291,7 +291,6 @@ void EvaluateSources(const PackageFacts& facts, const Policy& policy, std::vecto
                 : "source of '" + Printable(s.module) +
                       "' differs from the pinned version (sha256 " + s.sha256 + ", expected " +
                       pin->second + ")"));
-        continue;
       }
     }
     for (const ImportRef& i : s.scan.imports) {

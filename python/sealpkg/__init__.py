@@ -1,6 +1,7 @@
 """sealpkg: hermetic, signed, verifiable PyTorch packages.
 
-This release provides the strict archive layer: :class:`ArchiveReader` /
+Static verification: :func:`verify` checks packages, checkpoints and pickles against
+allow-list policies without executing anything. Archives: the strict archive layer: :class:`ArchiveReader` /
 :class:`ArchiveWriter` (torch.package-compatible archives, validated against ZIP ambiguity
 attacks), :class:`GlobGroup` and :class:`Directory` with torch.package's semantics, and
 :func:`file_structure` to list a package without running any of it.
@@ -20,6 +21,7 @@ from .errors import (
 )
 from .file_structure import Directory, file_structure
 from .glob_group import GlobGroup
+from .verify import Finding, Report, builtin_policies, infer_policy, verify
 
 __version__: str = _native.__version__
 
@@ -37,4 +39,9 @@ __all__ = [
     "SignatureError",
     "archive_name_for_path",
     "file_structure",
+    "Finding",
+    "Report",
+    "builtin_policies",
+    "infer_policy",
+    "verify",
 ]
