@@ -4,8 +4,10 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/memory_advice.h"
 
 int main(int argc, char** argv) {
+  sealpkg::KeepFreedMemoryForReuse();
   CLI::App app{
       "sealpkg: hermetic, signed, verifiable PyTorch packages.\n"
       "Exit codes: 0 accepted, 1 rejected (malformed, over a limit, or denied), 2 error.",

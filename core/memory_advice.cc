@@ -1,5 +1,6 @@
 #include "core/memory_advice.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 
 namespace sealpkg {
@@ -24,6 +25,12 @@ void AdviseHugePages(std::span<uint8_t> fresh) {
   if (!inner.empty()) {
     ::madvise(const_cast<uint8_t*>(inner.data()), inner.size(), MADV_HUGEPAGE);
   }
+}
+
+void KeepFreedMemoryForReuse() {
+  // Best effort: mallopt returns 0 for values it does not accept, which changes nothing.
+  (void)::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  (void)::mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 }  // namespace sealpkg

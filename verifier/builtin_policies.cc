@@ -1,4 +1,7 @@
 // Built-in policies: parsed from the texts compiled into the binary.
+#include <map>
+#include <mutex>
+
 #include "core/file_bytes.h"
 #include "verifier/internal/builtin_policy_data.h"
 #include "verifier/policy.h"
@@ -18,7 +21,10 @@ std::optional<std::string_view> BuiltinPolicyText(std::string_view name) {
   return std::nullopt;
 }
 
-Result<Policy> LoadBuiltinPolicy(std::string_view name) {
+namespace {
+
+// Built-in policies never change at run time: parse each once per process.
+Result<Policy> ParseBuiltin(std::string_view name) {
   const auto text = BuiltinPolicyText(name);
   if (!text) {
     std::string known;
@@ -36,6 +42,18 @@ Result<Policy> LoadBuiltinPolicy(std::string_view name) {
     return InternalError("internal.builtin-policy", "built-in policy file " + std::string(name) +
                                                         " names itself " + policy->name);
   }
+  return policy;
+}
+
+}  // namespace
+
+Result<Policy> LoadBuiltinPolicy(std::string_view name) {
+  static std::mutex mu;
+  static std::map<std::string, Policy, std::less<>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (const auto it = cache.find(name); it != cache.end()) return it->second;
+  SEALPKG_ASSIGN_OR_RETURN(Policy policy, ParseBuiltin(name));
+  cache.emplace(std::string(name), policy);
   return policy;
 }
 

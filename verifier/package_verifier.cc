@@ -196,12 +196,25 @@ class Collector {
     if (ts && record.find("/code/") != std::string::npos) return;  // TorchScript source
     if (ts && record.starts_with("code/")) return;
 
-    auto bytes = a.Read(e);
-    if (!bytes.ok()) {
-      facts_.problems.push_back(FromStatus(code::kPackageArchive, bytes.status(), e.name));
-      return;
+    // Stored records are viewed in place (CRC-checked); inflated ones are kept in the facts,
+    // because pickle runs refer to the bytes they ran on.
+    std::span<const uint8_t> data;
+    if (e.stored()) {
+      auto view = a.StoredView(e);
+      if (!view.ok()) {
+        facts_.problems.push_back(FromStatus(code::kPackageArchive, view.status(), e.name));
+        return;
+      }
+      data = *view;
+    } else {
+      auto bytes = a.Read(e);
+      if (!bytes.ok()) {
+        facts_.problems.push_back(FromStatus(code::kPackageArchive, bytes.status(), e.name));
+        return;
+      }
+      facts_.inflated.push_back(std::move(*bytes));
+      data = facts_.inflated.back();
     }
-    const std::span<const uint8_t> data(*bytes);
     if (record.ends_with(".py") && !ts) {
       if (package && record.starts_with(".data/")) {
         facts_.problems.push_back(Problem(code::kPackageDataSource, ErrorCode::kPolicyDenied,

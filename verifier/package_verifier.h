@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -55,6 +56,9 @@ struct PackageFacts {
   std::vector<std::string> resources;               // other records
   std::vector<std::string> torchscript;             // TorchScript records
   std::string storage_prefix;  // ".data/" (package) or "data/" (torch.save); "" when none
+  // Inflated copies of compressed records that pickle runs refer to. Stored records are viewed
+  // in the input itself: facts must not outlive the bytes they were collected from.
+  std::deque<std::vector<uint8_t>> inflated;
 };
 
 struct VerifyReport {

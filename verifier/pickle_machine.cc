@@ -1,8 +1,8 @@
 #include "verifier/pickle_machine.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
-#include <unordered_map>
 #include <utility>
 
 #include "core/byte_reader.h"
@@ -301,6 +301,11 @@ class Machine {
   Machine(std::span<const uint8_t> bytes, const PickleLimits& limits, uint64_t start, bool trace)
       : in_(bytes), limits_(limits), pos_(start), trace_(trace) {
     run_.end_offset = start;
+    // Most opcodes create a value; reserve for the common case to avoid regrowth.
+    const uint64_t expected = std::min<uint64_t>(
+        (bytes.size() - std::min<uint64_t>(start, bytes.size())) / 4 + 16, limits.max_values);
+    run_.values.reserve(expected);
+    stack_.reserve(64);
   }
 
   PickleRun Run() {
@@ -399,24 +404,52 @@ class Machine {
     return true;
   }
 
+  // Text produced by decoding (escapes): kept alive by the run itself.
+  bool NewDecodedText(std::string decoded, uint32_t* id) {
+    if (decoded.size() > kMaxKeptText) return NewText(ValueKind::kStr, {}, decoded.size(), id);
+    run_.decoded.push_back(std::move(decoded));
+    return NewText(ValueKind::kStr, run_.decoded.back(), run_.decoded.back().size(), id);
+  }
+
+  // `content` must point into the input bytes (or into run_.decoded).
   bool NewText(ValueKind kind, std::string_view content, uint64_t length, uint32_t* id) {
     Value v;
     v.kind = kind;
-    v.length = length;
+    v.integer = static_cast<int64_t>(length);
     v.big = length > kMaxKeptText;
     v.ref = static_cast<uint32_t>(run_.texts.size());
     if (!NewValue(v, id)) return false;
-    run_.texts.emplace_back(v.big ? std::string_view() : content);
+    run_.texts.push_back(v.big ? std::string_view() : content);
     return true;
   }
 
-  bool NewContainer(ValueKind kind, std::vector<uint32_t> items, uint32_t* id) {
+  bool NewContainer(ValueKind kind, std::span<const uint32_t> items, uint32_t* id) {
     Value v;
     v.kind = kind;
     v.ref = static_cast<uint32_t>(run_.containers.size());
     if (!NewValue(v, id)) return false;
-    run_.containers.push_back(std::move(items));
+    ContainerSlot slot;
+    slot.begin = static_cast<uint32_t>(run_.item_arena.size());
+    slot.size = slot.capacity = static_cast<uint32_t>(items.size());
+    run_.item_arena.insert(run_.item_arena.end(), items.begin(), items.end());
+    run_.containers.push_back(slot);
     return true;
+  }
+
+  // Appends to a container; a full one moves to the arena's end with doubled capacity, so the
+  // arena holds at most about twice the live items.
+  void AppendItems(ContainerSlot& slot, std::span<const uint32_t> items) {
+    if (slot.size + items.size() > slot.capacity) {
+      const auto capacity = static_cast<uint32_t>(
+          std::max<uint64_t>({4, 2ull * slot.capacity, slot.size + items.size()}));
+      const auto begin = static_cast<uint32_t>(run_.item_arena.size());
+      run_.item_arena.resize(run_.item_arena.size() + capacity);
+      std::copy_n(run_.item_arena.begin() + slot.begin, slot.size, run_.item_arena.begin() + begin);
+      slot.begin = begin;
+      slot.capacity = capacity;
+    }
+    std::copy(items.begin(), items.end(), run_.item_arena.begin() + slot.begin + slot.size);
+    slot.size += static_cast<uint32_t>(items.size());
   }
 
   bool NewInt(int64_t x, bool big, uint32_t* id, ValueKind kind = ValueKind::kInt) {
@@ -523,17 +556,18 @@ class Machine {
       return Limit(code::kPickleMemoTooLarge,
                    "memo index " + std::to_string(index) + " is over the limit");
     }
+    if (index >= memo_.size()) memo_.resize(index + 1, kNoMemo);
+    if (memo_[index] == kNoMemo) ++memo_count_;
     memo_[index] = id;
     return true;
   }
 
   bool MemoGet(uint64_t index) {
-    const auto it = memo_.find(index);
-    if (it == memo_.end()) {
+    if (index >= memo_.size() || memo_[index] == kNoMemo) {
       return Malformed(code::kPickleMemoMissing,
                        "memo value not found at index " + std::to_string(index));
     }
-    return Push(it->second);
+    return Push(memo_[index]);
   }
 
   // ---- one opcode ----
@@ -686,10 +720,10 @@ class Machine {
         if (!IsFloatText(line)) {
           return Malformed(code::kPickleBadArgument, "FLOAT argument is not a float");
         }
-        return NewValue(Value{ValueKind::kFloat}, &id) && Push(id);
+        return NewValue(Value{.kind = ValueKind::kFloat}, &id) && Push(id);
       case Op::kBinFloat:
         if (!Read(8, &b)) return false;
-        return NewValue(Value{ValueKind::kFloat}, &id) && Push(id);
+        return NewValue(Value{.kind = ValueKind::kFloat}, &id) && Push(id);
 
       // ---- strings and bytes ----
       case Op::kString: {
@@ -702,7 +736,7 @@ class Machine {
         if (!EscapeDecode(line.substr(1, line.size() - 2), &decoded)) {
           return Malformed(code::kPickleBadArgument, "invalid escape in STRING argument");
         }
-        return NewText(ValueKind::kStr, decoded, decoded.size(), &id) && Push(id);
+        return NewDecodedText(std::move(decoded), &id) && Push(id);
       }
       case Op::kBinString:
       case Op::kShortBinString: {
@@ -720,7 +754,7 @@ class Machine {
         if (!RawUnicodeEscapeDecode(line, &decoded)) {
           return Malformed(code::kPickleBadArgument, "invalid \\u escape in UNICODE argument");
         }
-        return NewText(ValueKind::kStr, decoded, decoded.size(), &id) && Push(id);
+        return NewDecodedText(std::move(decoded), &id) && Push(id);
       }
       case Op::kBinUnicode:
       case Op::kShortBinUnicode:
@@ -756,7 +790,7 @@ class Machine {
                                : op_ == Op::kEmptyList ? ValueKind::kList
                                : op_ == Op::kEmptyDict ? ValueKind::kDict
                                                        : ValueKind::kSet;
-        return NewContainer(kind, {}, &id) && Push(id);
+        return NewContainer(kind, std::span<const uint32_t>(), &id) && Push(id);
       }
       case Op::kTuple1:
       case Op::kTuple2:
@@ -787,12 +821,14 @@ class Machine {
       case Op::kAppend: {
         uint32_t item = 0, target = 0;
         if (!Pop(&item) || !Top(&target)) return false;
-        return AddItems(target, {item}, ValueKind::kList);
+        const uint32_t one[1] = {item};
+        return AddItems(target, one, ValueKind::kList);
       }
       case Op::kSetItem: {
         uint32_t key = 0, value = 0, target = 0;
         if (!Pop(&value) || !Pop(&key) || !Top(&target)) return false;
-        return AddItems(target, {key, value}, ValueKind::kDict);
+        const uint32_t pair[2] = {key, value};
+        return AddItems(target, pair, ValueKind::kDict);
       }
       case Op::kAppends:
       case Op::kSetItems:
@@ -825,7 +861,7 @@ class Machine {
         if (!ReadUInt(op_ == Op::kBinPut ? 1 : 4, &u)) return false;
         return MemoPut(u);
       case Op::kMemoize:
-        return MemoPut(memo_.size());
+        return MemoPut(memo_count_);  // CPython: the number of memo entries
       case Op::kGet: {
         if (!ReadLine(&line)) return false;
         int64_t x = 0;
@@ -940,13 +976,13 @@ class Machine {
 
   // APPEND(S)/SETITEM(S)/ADDITEMS: extend a container of the right kind, or record a method
   // call on anything else (CPython calls its append/extend/__setitem__/add).
-  bool AddItems(uint32_t target, std::vector<uint32_t> items, ValueKind kind) {
+  bool AddItems(uint32_t target, std::span<const uint32_t> items, ValueKind kind) {
     if (IsKind(target, kind)) {
-      auto& dst = run_.containers[run_.values[target].ref];
-      if (dst.size() + items.size() > limits_.max_values) {
-        return Limit(code::kPickleTooManyValues, "container grows past the value limit");
+      ContainerSlot& slot = run_.containers[run_.values[target].ref];
+      if (run_.item_arena.size() + 2 * (slot.size + items.size()) > limits_.max_values) {
+        return Limit(code::kPickleTooManyValues, "containers grow past the value limit");
       }
-      dst.insert(dst.end(), items.begin(), items.end());
+      AppendItems(slot, items);
       return true;
     }
     uint32_t first = items.front(), unused;
@@ -968,7 +1004,10 @@ class Machine {
   uint64_t frame_end_ = 0;
   std::vector<uint32_t> stack_;
   std::vector<uint64_t> marks_;
-  std::unordered_map<uint64_t, uint32_t> memo_;
+  // Memo by index (indices are bounded by max_memo, so a dense vector is fine).
+  static constexpr uint32_t kNoMemo = UINT32_MAX;
+  std::vector<uint32_t> memo_;
+  uint64_t memo_count_ = 0;
   std::array<bool, 256> seen_{};
   PickleRun run_;
 };
@@ -1028,18 +1067,19 @@ std::string_view PickleRun::text(uint32_t id) const {
   return texts[v.ref];
 }
 
-const std::vector<uint32_t>& PickleRun::items(uint32_t id) const {
-  static const std::vector<uint32_t> kEmpty;
+std::span<const uint32_t> PickleRun::items(uint32_t id) const {
   const Value& v = values[id];
   switch (v.kind) {
     case ValueKind::kTuple:
     case ValueKind::kList:
     case ValueKind::kDict:
     case ValueKind::kSet:
-    case ValueKind::kFrozenSet:
-      return containers[v.ref];
+    case ValueKind::kFrozenSet: {
+      const ContainerSlot& slot = containers[v.ref];
+      return std::span<const uint32_t>(item_arena).subspan(slot.begin, slot.size);
+    }
     default:
-      return kEmpty;
+      return {};
   }
 }
 

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -131,13 +132,21 @@ enum class ValueKind : uint8_t {
 std::string_view ValueKindName(ValueKind kind);
 
 struct Value {
-  ValueKind kind = ValueKind::kNone;
-  bool big = false;     // kInt: does not fit in int64; kStr/kBytes: content not kept
   uint64_t offset = 0;  // opcode that created it
-  int64_t integer = 0;  // kInt, kBool
-  uint32_t ref = 0;     // kGlobal: index in globals; kCallResult: index in calls;
+  int64_t integer = 0;  // kInt, kBool: the value; kStr/kBytes/kByteArray: byte length
+  uint32_t ref = 0;     // kGlobal: index in globals; kCallResult/kPersistent: index in calls;
                         // containers: index in containers; kStr/kBytes: index in texts
-  uint64_t length = 0;  // kStr/kBytes/kByteArray: byte length
+  ValueKind kind = ValueKind::kNone;
+  bool big = false;  // kInt: does not fit in int64; kStr/kBytes: content not kept
+
+  uint64_t length() const { return static_cast<uint64_t>(integer); }
+};
+
+// A container's items live in PickleRun::item_arena[begin, begin + size).
+struct ContainerSlot {
+  uint32_t begin = 0;
+  uint32_t size = 0;
+  uint32_t capacity = 0;
 };
 
 struct GlobalRef {
@@ -174,8 +183,12 @@ struct PickleRun {
   uint64_t opcodes = 0;
   std::optional<uint32_t> result;  // value id STOP returned
   std::vector<Value> values;
-  std::vector<std::vector<uint32_t>> containers;  // items (dicts: key, value, key, value, ...)
-  std::vector<std::string> texts;                 // str/bytes contents (kept up to a cap)
+  std::vector<ContainerSlot> containers;  // items (dicts: key, value, key, value, ...)
+  std::vector<uint32_t> item_arena;       // every container's items, in one allocation
+  // str/bytes contents (kept up to kMaxKeptText). Views point into the input bytes, or into
+  // `decoded` for text that escapes had to decode: a PickleRun must not outlive its input.
+  std::vector<std::string_view> texts;
+  std::deque<std::string> decoded;
   std::vector<GlobalRef> globals;
   std::vector<CallSite> calls;
   std::vector<uint8_t> opcodes_used;           // distinct opcode bytes in order of first use
@@ -188,13 +201,14 @@ struct PickleRun {
   // The text of a kStr/kBytes value (empty if not kept, see Value::big).
   std::string_view text(uint32_t id) const;
   // Items of a container value (empty for other kinds).
-  const std::vector<uint32_t>& items(uint32_t id) const;
+  std::span<const uint32_t> items(uint32_t id) const;
 };
 
 // Longest str/bytes content kept per value (names, keys, pids are far shorter).
 inline constexpr uint64_t kMaxKeptText = 1u << 16;
 
-// Runs one pickle starting at `start` in `bytes`. Never fails: problems are in `error`.
+// Runs one pickle starting at `start` in `bytes`. Never fails: problems are in `error`. The
+// result refers to `bytes` (see PickleRun::texts): keep them alive while it is used.
 PickleRun RunPickle(std::span<const uint8_t> bytes, const PickleLimits& limits, uint64_t start = 0,
                     bool trace = false);
 

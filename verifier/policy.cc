@@ -432,7 +432,7 @@ class Evaluator {
                       : "persistent id type '" + Printable(kind) + "' is not allowed");
   }
 
-  void CheckStorageId(const CallSite& c, const std::vector<uint32_t>& items) {
+  void CheckStorageId(const CallSite& c, std::span<const uint32_t> items) {
     // ("storage", type, key, location, numel) and the legacy form with view metadata.
     const auto bad = [&](std::string why) {
       Deny(code::kPickleStorageMismatch, c, "storage", "pickle.persistent_ids",
@@ -485,12 +485,14 @@ class Evaluator {
 
 Result<NameSet> NameSet::Create(std::vector<std::string> patterns, std::string_view separator) {
   NameSet s;
+  std::vector<std::string> wildcards;
   for (const auto& p : patterns) {
-    if (p.find('*') == std::string::npos) s.exact_.push_back(p);
+    (p.find('*') == std::string::npos ? s.exact_ : wildcards).push_back(p);
   }
   std::sort(s.exact_.begin(), s.exact_.end());
-  if (!patterns.empty()) {
-    SEALPKG_ASSIGN_OR_RETURN(GlobGroup g, GlobGroup::Create(patterns, {}, separator));
+  // Exact names are found by binary search; only real patterns go through glob matching.
+  if (!wildcards.empty()) {
+    SEALPKG_ASSIGN_OR_RETURN(GlobGroup g, GlobGroup::Create(wildcards, {}, separator));
     s.glob_ = std::move(g);
   }
   s.patterns_ = std::move(patterns);
