@@ -1,6 +1,8 @@
 #include "verifier/package_verifier.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "archive/torch_records.h"
@@ -58,6 +60,32 @@ std::string ModuleNameForSource(std::string_view record, bool* is_package) {
   std::string module(path);
   std::replace(module.begin(), module.end(), '/', '.');
   return module;
+}
+
+// Scanning a source is a pure function of (bytes, module name, is_package, limits), and the
+// same sources recur across packages (every torchvision package carries torchvision's code), so
+// successful scans are memoised by SHA-256 for the life of the process (bounded; thread-safe).
+Result<SourceScan> CachedScan(std::span<const uint8_t> data, const std::string& digest,
+                              const std::string& module, bool is_package,
+                              const SourceLimits& limits) {
+  static std::mutex mu;
+  static std::map<std::string, SourceScan> cache;
+  constexpr size_t kMaxEntries = 4096;
+  const std::string key = digest + "|" + module + (is_package ? "|p|" : "|m|") +
+                          std::to_string(limits.max_source_bytes) + "," +
+                          std::to_string(limits.max_tokens) + "," +
+                          std::to_string(limits.max_nesting);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto scan = ScanPythonSource(data, module, is_package, limits);
+  if (scan.ok()) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (cache.size() >= kMaxEntries) cache.clear();
+    cache.emplace(key, *scan);
+  }
+  return scan;
 }
 
 class Collector {
@@ -225,7 +253,8 @@ class Collector {
       }
       bool is_package = false;
       const std::string module = ModuleNameForSource(record, &is_package);
-      auto scan = ScanPythonSource(data, module, is_package, limits_.source);
+      const std::string digest = Sha256Hex(data);
+      auto scan = CachedScan(data, digest, module, is_package, limits_.source);
       if (!scan.ok()) {
         facts_.problems.push_back(FromStatus(scan.status().code() == ErrorCode::kLimitExceeded
                                                  ? code::kSourceTooLarge
@@ -233,7 +262,7 @@ class Collector {
                                              scan.status(), record));
         return;
       }
-      facts_.sources.push_back({record, module, is_package, Sha256Hex(data), std::move(*scan)});
+      facts_.sources.push_back({record, module, is_package, digest, std::move(*scan)});
       return;
     }
     if (IsZip(data)) {

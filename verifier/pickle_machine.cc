@@ -515,6 +515,7 @@ class Machine {
                        "global '" + Printable(g.written) + "' is not a module and attribute name");
     }
     if (run_.protocol < 3) g.renamed = internal::ApplyCompatRename(module, name);
+    g.full = module + "." + name;
     g.module = std::move(module);
     g.name = std::move(name);
     g.offset = op_offset_;

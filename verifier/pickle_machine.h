@@ -156,7 +156,8 @@ struct GlobalRef {
   std::string written;   // "module name" as written in the stream (before renames)
   uint64_t offset = 0;
   Op op = Op::kGlobal;  // GLOBAL, STACK_GLOBAL or INST
-  std::string full_name() const { return module + "." + name; }
+  std::string full;    // module + "." + name, the name policies match
+  const std::string& full_name() const { return full; }
 };
 
 struct CallSite {
