@@ -99,9 +99,10 @@ class Collector {
     } else if (StartsWith(bytes_, "\x93NUMPY")) {
       CollectNpy();
     } else if (bytes_.size() > 262 && AsText(bytes_.subspan(257, 5)) == "ustar") {
-      Unknown("a tar archive (legacy torch format); sealpkg refuses it");
+      // torch.load still accepts the pre-0.1.10 tar layout: never skip it as "not a model".
+      Unknown("a tar archive (legacy torch format); sealpkg refuses it", "tar");
     } else if (StartsWith(bytes_, std::string_view("7z\xBC\xAF\x27\x1C", 6))) {
-      Unknown("a 7z archive; sealpkg does not open it");
+      Unknown("a 7z archive; sealpkg does not open it", "7z");
     } else {
       CollectPickleStream();
     }
@@ -109,8 +110,9 @@ class Collector {
   }
 
  private:
-  void Unknown(std::string why) {
-    facts_.format = "unknown";
+  // `format` stays "unknown" only for inputs that are no archive at all ("not a model file").
+  void Unknown(std::string why, std::string format = "unknown") {
+    facts_.format = std::move(format);
     facts_.problems.push_back(Problem(code::kInputUnknownFormat, ErrorCode::kMalformed,
                                       std::string(name_), "input is " + why));
   }
