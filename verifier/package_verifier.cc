@@ -49,8 +49,9 @@ Finding FromStatus(std::string_view code, const Status& st, std::string entry) {
 // A run that shows the bytes are a pickle: it completed, or resolved a name or made a call
 // before failing, or it starts with a PROTO opcode.
 bool LooksLikePickle(const PickleRun& run, std::span<const uint8_t> bytes) {
-  if (bytes.size() >= 2 && bytes[0] == 0x80 && bytes[1] <= 5) return true;
-  return run.opcodes >= 2 && (run.stopped || !run.globals.empty() || !run.calls.empty());
+  if (!bytes.empty() && bytes[0] == 0x80) return true;  // PROTO: even a broken one is a pickle
+  return run.cpython_may_continue ||
+         (run.opcodes >= 2 && (run.stopped || !run.globals.empty() || !run.calls.empty()));
 }
 
 std::string ModuleNameForSource(std::string_view record, bool* is_package) {
@@ -169,11 +170,28 @@ class Collector {
     const std::string_view header = AsText(bytes_.subspan(8 + header_size_width, header_len));
     const size_t d = header.find("'descr'");
     if (d == std::string_view::npos) return Unknown("a .npy file without a dtype");
-    const size_t q1 = header.find('\'', d + 7);
-    const size_t q2 = q1 == std::string_view::npos ? q1 : header.find('\'', q1 + 1);
-    if (q2 == std::string_view::npos) return Unknown("a .npy file with an unreadable dtype");
-    const std::string_view descr = header.substr(q1 + 1, q2 - q1 - 1);
-    if (descr.find('O') == std::string_view::npos) return;  // numbers only: nothing to run
+    // The dtype is a string ('<f4', '|O') or, for structured arrays, a list of
+    // (name, dtype[, shape]) tuples that may nest. Any quoted token that is an object dtype
+    // means the array data is a pickle; a field that happens to be named "O" only makes us look.
+    const size_t value_end = header.find("'fortran_order'");
+    const std::string_view descr = header.substr(
+        d + 7, value_end == std::string_view::npos || value_end < d ? std::string_view::npos
+                                                                    : value_end - d - 7);
+    bool object = false;
+    for (size_t q = descr.find('\''); q != std::string_view::npos && !object;) {
+      const size_t e = descr.find('\'', q + 1);
+      if (e == std::string_view::npos) return Unknown("a .npy file with an unreadable dtype");
+      std::string_view token = descr.substr(q + 1, e - q - 1);
+      if (!token.empty() &&
+          (token[0] == '|' || token[0] == '<' || token[0] == '>' || token[0] == '=')) {
+        token.remove_prefix(1);
+      }
+      object =
+          !token.empty() && token[0] == 'O' &&
+          std::all_of(token.begin() + 1, token.end(), [](char c) { return c >= '0' && c <= '9'; });
+      q = descr.find('\'', e + 1);
+    }
+    if (!object) return;  // numbers only: nothing to run
     facts_.pickles.push_back(
         {std::string(name_) + "#array", RunPickle(bytes_, limits_.pickle, data)});
   }
@@ -220,11 +238,14 @@ class Collector {
                                                           "byteorder",
                                                           ".data/byteorder"};
     if (kFramework.count(record) != 0) return;
-    const bool ts = record.starts_with(".data/ts_code/") || record.starts_with("code/") ||
-                    record == "constants.pkl";
+    // TorchScript: `.data/ts_code/` in packages; `code/` and `constants.pkl` in torch.jit.save
+    // archives. (A packaged Python module named `code...` is ordinary source in a package.)
+    const bool ts = package ? record.starts_with(".data/ts_code/")
+                            : record.starts_with("code/") || record == "constants.pkl";
     if (ts) facts_.torchscript.push_back(record);
-    if (ts && record.find("/code/") != std::string::npos) return;  // TorchScript source
-    if (ts && record.starts_with("code/")) return;
+    if (ts && (package ? record.starts_with(".data/ts_code/code/") : record.starts_with("code/"))) {
+      return;  // TorchScript source: compiled by torch.jit, judged by package.torchscript
+    }
 
     // Stored records are viewed in place (CRC-checked); inflated ones are kept in the facts,
     // because pickle runs refer to the bytes they ran on.

@@ -110,6 +110,9 @@ bool ParseCanonicalInt(std::string_view s, bool allow_negative, int64_t* value, 
     s.remove_prefix(1);
   }
   if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+  // "-0": the C unpickler's INT reads it as False (strtol gives 0 for a 3-byte line), pickle.py
+  // as the int 0. Canonical writers never produce it.
+  if (negative && s == "0") return false;
   for (char c : s) {
     if (!IsDigit(c)) return false;
   }
@@ -120,6 +123,32 @@ bool ParseCanonicalInt(std::string_view s, bool allow_negative, int64_t* value, 
   }
   *value = negative ? -v : v;
   return true;
+}
+
+// Whether some CPython unpickler might accept an INT/LONG/PUT/GET text argument that the
+// canonical parser refused: strtol(base 0) and PyLong_FromString/int() take surrounding blanks,
+// a sign, leading zeros, '_' and 0x/0o/0b prefixes. (Then the stream is a pickle to CPython.)
+bool LooseIntText(std::string_view s) {
+  const auto blank = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+  };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  if (!s.empty() && (s.back() == 'L' || s.back() == 'l')) s.remove_suffix(1);
+  if (s.size() > 2 && s[0] == '0' &&
+      std::string_view("xXoObB").find(s[1]) != std::string_view::npos) {
+    s.remove_prefix(2);
+  }
+  bool digit = false;
+  for (char c : s) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+      digit = true;
+    } else if (c != '_') {
+      return false;
+    }
+  }
+  return digit;
 }
 
 // Float text as both PyOS_string_to_double and float() accept it (no '_', no spaces).
@@ -320,6 +349,13 @@ class Machine {
   // ---- findings ----
   bool Fail(std::string_view code, ErrorCode kind, std::string message) {
     if (!run_.error) {
+      // Where sealpkg is stricter than CPython (limits, frame and buffer rules, non-tuple
+      // arguments the Python unpickler accepts, extension codes a process may have registered),
+      // CPython may go on executing the stream: it must never pass for "not a pickle".
+      run_.cpython_may_continue = kind == ErrorCode::kLimitExceeded || code == code::kPickleFrame ||
+                                  code == code::kPickleOutOfBand ||
+                                  code == code::kPickleTypeError ||
+                                  code == code::kPickleExtension || cpython_may_accept_argument_;
       Finding f;
       f.code = std::string(code);
       f.kind = kind;
@@ -615,13 +651,15 @@ class Machine {
         return true;
       case Op::kFrame: {
         if (!ReadUInt(8, &u)) return false;
-        if (in_frame_) {
+        // A new frame may begin only when the current one is exhausted (pickle.py's rule; the
+        // FRAME opcode and its count may be the current frame's last bytes).
+        if (in_frame_ && pos_ < frame_end_) {
           return Malformed(code::kPickleFrame,
-                           "beginning of a new frame before end of current "
-                           "frame");
+                           "beginning of a new frame before end of current frame");
         }
+        // pickle.py accepts a short last frame, the C unpickler does not: refuse the difference.
         if (!RangeFits(pos_, u, in_.size())) {
-          return Malformed(code::kPickleTruncated, "FRAME runs past the end of the data");
+          return Malformed(code::kPickleFrame, "FRAME runs past the end of the data");
         }
         in_frame_ = true;
         frame_end_ = pos_ + u;
@@ -678,6 +716,7 @@ class Machine {
         int64_t x = 0;
         bool big = false;
         if (!ParseCanonicalInt(line, true, &x, &big)) {
+          cpython_may_accept_argument_ = LooseIntText(line);
           return Malformed(code::kPickleBadArgument, "INT argument is not a canonical integer");
         }
         return NewInt(x, big, &id) && Push(id);
@@ -688,6 +727,7 @@ class Machine {
         int64_t x = 0;
         bool big = false;
         if (!ParseCanonicalInt(line, true, &x, &big)) {
+          cpython_may_accept_argument_ = LooseIntText(line);
           return Malformed(code::kPickleBadArgument, "LONG argument is not a canonical integer");
         }
         return NewInt(x, big, &id) && Push(id);
@@ -719,6 +759,7 @@ class Machine {
       case Op::kFloat:
         if (!ReadLine(&line)) return false;
         if (!IsFloatText(line)) {
+          cpython_may_accept_argument_ = line.find_first_of("0123456789") != std::string_view::npos;
           return Malformed(code::kPickleBadArgument, "FLOAT argument is not a float");
         }
         return NewValue(Value{.kind = ValueKind::kFloat}, &id) && Push(id);
@@ -853,6 +894,7 @@ class Machine {
         int64_t x = 0;
         bool big = false;
         if (!ParseCanonicalInt(line, false, &x, &big) || big) {
+          cpython_may_accept_argument_ = LooseIntText(line);
           return Malformed(code::kPickleBadMemoIndex, "PUT argument is not a memo index");
         }
         return MemoPut(static_cast<uint64_t>(x));
@@ -868,6 +910,7 @@ class Machine {
         int64_t x = 0;
         bool big = false;
         if (!ParseCanonicalInt(line, false, &x, &big) || big) {
+          cpython_may_accept_argument_ = LooseIntText(line);
           return Malformed(code::kPickleBadMemoIndex, "GET argument is not a memo index");
         }
         return MemoGet(static_cast<uint64_t>(x));
@@ -998,6 +1041,7 @@ class Machine {
   const PickleLimits& limits_;
   uint64_t pos_;
   bool trace_;
+  bool cpython_may_accept_argument_ = false;  // set just before a strict argument rejection
   uint64_t op_offset_ = 0;
   Op op_ = Op::kStop;
   uint64_t limit_ = 0;

@@ -156,7 +156,7 @@ struct GlobalRef {
   std::string written;   // "module name" as written in the stream (before renames)
   uint64_t offset = 0;
   Op op = Op::kGlobal;  // GLOBAL, STACK_GLOBAL or INST
-  std::string full;    // module + "." + name, the name policies match
+  std::string full;     // module + "." + name, the name policies match
   const std::string& full_name() const { return full; }
 };
 
@@ -197,6 +197,10 @@ struct PickleRun {
   // Every executed opcode as (offset, byte), only when RunPickle's `trace` is set.
   std::vector<std::pair<uint64_t, uint8_t>> trace;
   std::optional<Finding> error;  // first structural/limit finding; the run stopped there
+  // The error is one of sealpkg's strict rules where CPython's unpicklers may carry on (limits,
+  // FRAME and buffer rules, non-canonical numbers they parse, ...): the bytes must be treated
+  // as a pickle even if nothing was resolved before the error.
+  bool cpython_may_continue = false;
 
   const Value& value(uint32_t id) const { return values[id]; }
   // The text of a kStr/kBytes value (empty if not kept, see Value::big).

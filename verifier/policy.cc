@@ -433,12 +433,17 @@ class Evaluator {
   }
 
   void CheckStorageId(const CallSite& c, std::span<const uint32_t> items) {
-    // ("storage", type, key, location, numel) and the legacy form with view metadata.
+    // ("storage", type, key, location, numel) and the legacy form with view metadata. A pid not
+    // of this form is denied; a well-formed one that names a bad record is a storage mismatch.
+    const auto malformed = [&](std::string why) {
+      Deny(code::kPicklePersistentIdDenied, c, "storage", "pickle.persistent_ids",
+           "storage persistent id: " + why);
+    };
     const auto bad = [&](std::string why) {
       Deny(code::kPickleStorageMismatch, c, "storage", "pickle.persistent_ids",
            "storage persistent id: " + why);
     };
-    if (items.size() != 5 && items.size() != 6) return bad("expected 5 or 6 fields");
+    if (items.size() != 5 && items.size() != 6) return malformed("expected 5 or 6 fields");
     const GlobalRef* type = AsGlobal(items[1]);
     if (type == nullptr || !GlobalAllowed(*type) ||
         !p_.storage_types.Matches(type->full_name(), Dotted(*type))) {
@@ -453,7 +458,7 @@ class Evaluator {
     } else if (key.kind == ValueKind::kStr && !key.big) {
       key_text = std::string(run_.text(items[2]));
     } else {
-      return bad("key is not a non-negative integer or a string");
+      return malformed("key is not a non-negative integer or a string");
     }
     // security: keys become record names; torch 1.13's DirectoryReader joined them into paths.
     // TorchScript pickles write "<n>.storage"; everything else a bare key.
@@ -465,10 +470,10 @@ class Evaluator {
                  ch == '_';
         });
     if (!plain) return bad("key '" + Printable(key_text) + "' is not a plain record key");
-    if (run_.value(items[3]).kind != ValueKind::kStr) return bad("location is not a string");
+    if (run_.value(items[3]).kind != ValueKind::kStr) return malformed("location is not a string");
     const Value& numel = run_.value(items[4]);
     if (numel.kind != ValueKind::kInt || numel.big || numel.integer < 0) {
-      return bad("element count is not a non-negative integer");
+      return malformed("element count is not a non-negative integer");
     }
     out_.storages.push_back(StorageRef{key_text, type->full_name(),
                                        static_cast<uint64_t>(numel.integer),

@@ -46,7 +46,7 @@ std::string RenderText(const std::vector<VerifyReport>& reports, bool color) {
   std::string out;
   for (const VerifyReport& r : reports) {
     out += r.accepted ? green + "ACCEPTED" + plain : red + "REJECTED" + plain;
-    out += " " + Printable(r.path) + " (" + r.format + ", policy " + r.policy + "): ";
+    out += " " + Printable(r.path) + " (" + r.format + ", policy " + Printable(r.policy) + "): ";
     out += std::to_string(r.pickles) + " pickles, " + std::to_string(r.globals) + " globals, " +
            std::to_string(r.sources) + " sources, " + std::to_string(r.storages) + " storages";
     if (!r.findings.empty()) out += ", " + std::to_string(r.findings.size()) + " findings";
