@@ -21,6 +21,13 @@ from .errors import (
 )
 from .file_structure import Directory, file_structure
 from .glob_group import GlobGroup
+from .importer import (
+    Importer,
+    ObjMismatchError,
+    ObjNotFoundError,
+    OrderedImporter,
+    sys_importer,
+)
 from .verify import Finding, Report, builtin_policies, infer_policy, verify
 
 __version__: str = _native.__version__
@@ -30,6 +37,11 @@ __all__ = [
     "ArchiveWriter",
     "Directory",
     "GlobGroup",
+    "Importer",
+    "ObjMismatchError",
+    "ObjNotFoundError",
+    "OrderedImporter",
+    "sys_importer",
     "InternalError",
     "LimitExceededError",
     "MalformedError",
