@@ -8,6 +8,7 @@ void BindCore(pybind11::module_& m);
 void BindArchive(pybind11::module_& m);
 void BindSourceScan(pybind11::module_& m);
 void BindVerifier(pybind11::module_& m);
+void BindLoader(pybind11::module_& m);
 }  // namespace sealpkg::python
 
 PYBIND11_MODULE(_native, m) {
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_native, m) {
   sealpkg::python::BindArchive(m);
   sealpkg::python::BindSourceScan(m);
   sealpkg::python::BindVerifier(m);
+  sealpkg::python::BindLoader(m);
 }
