@@ -80,11 +80,36 @@ struct PolicyLimits {
   uint64_t max_nesting = 32;
 };
 
+struct SigningLimits {
+  // Bytes of one JSON document (a Sigstore bundle, its DSSE payload, a detached .sig). A
+  // statement costs ~150 bytes per entry, base64 adds a third: a package at the archive entry
+  // limit (2^18 entries) needs ~52 MiB; 64 MiB covers that and bounds the parse buffer.
+  uint64_t max_json_bytes = 64u << 20;
+  // Nesting of arrays/objects. Bundles and statements nest 5 levels; 32 leaves room for
+  // annotations while keeping the parser's explicit stack tiny.
+  uint64_t max_json_depth = 32;
+  // Values (scalars, arrays, objects) in one document: each resource costs 5, so 2^22 covers
+  // 2^18 entries with headroom and bounds the tree's memory (~100 bytes per value).
+  uint64_t max_json_values = 4u << 20;
+  // Members of one object or items of one array. The resource list is the longest (one per
+  // entry, at most ArchiveLimits::max_entries = 2^18); 2^20 is four times that.
+  uint64_t max_json_members = 1u << 20;
+  // Bytes of one decoded string. The base64 DSSE payload is the only long string; any other
+  // string (names, digests, keys) is short, but one cap keeps the parser simple.
+  uint64_t max_json_string_bytes = 64u << 20;
+  // Signatures in one DSSE envelope. Thresholds in practice are 1-3 keys; every signature costs
+  // a public-key operation (~70 us), so 16 bounds the work an attacker can ask for.
+  uint64_t max_signatures = 16;
+  // Resources listed in one statement: the archive's own entry limit.
+  uint64_t max_resources = 1u << 18;
+};
+
 struct Limits {
   ArchiveLimits archive;
   PickleLimits pickle;
   SourceLimits source;
   PolicyLimits policy;
+  SigningLimits signing;
 };
 
 }  // namespace sealpkg
