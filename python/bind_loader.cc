@@ -89,6 +89,13 @@ void BindLoader(py::module_& m) {
       py::arg("key"), "'.data/<key>.storage' for a valid decimal key; raises otherwise.");
 
   m.def(
+      "storage_element_size",
+      [](const std::string& storage_type) {
+        return ValueOrThrow(loader::StorageElementSize(storage_type));
+      },
+      py::arg("storage_type"), "Bytes per element of 'torch.<T>Storage'; raises if unknown.");
+
+  m.def(
       "verify_archive",
       [](const std::shared_ptr<Archive>& archive, const std::string& policy_spec,
          const std::string& name) {

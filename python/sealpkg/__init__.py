@@ -8,7 +8,8 @@ attacks), :class:`GlobGroup` and :class:`Directory` with torch.package's semanti
 """
 from __future__ import annotations
 
-from . import _native
+from . import _native, analyze
+from .analyze import is_from_package
 from .archive import ArchiveReader, ArchiveWriter, archive_name_for_path
 from .errors import (
     InternalError,
@@ -28,6 +29,7 @@ from .importer import (
     OrderedImporter,
     sys_importer,
 )
+from .package_importer import PackageImporter, PackageRejectedError
 from .verify import Finding, Report, builtin_policies, infer_policy, verify
 
 __version__: str = _native.__version__
@@ -41,6 +43,10 @@ __all__ = [
     "ObjMismatchError",
     "ObjNotFoundError",
     "OrderedImporter",
+    "PackageImporter",
+    "PackageRejectedError",
+    "analyze",
+    "is_from_package",
     "sys_importer",
     "InternalError",
     "LimitExceededError",
