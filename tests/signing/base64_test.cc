@@ -41,13 +41,19 @@ TEST(Base64Test, RoundTripsAllByteValuesAndLengths) {
 
 TEST(Base64Test, GoldenRejections) {
   const std::pair<const char*, const char*> cases[] = {
-      {"Zg", "base64.length"},                                         // padding required
-      {"Zm9", "base64.length"},       {"Zh==", "base64.pad-bits"},     // 'h' leaves non-zero bits
-                                                                       // under "=="
-      {"Zm9=", "base64.pad-bits"},    {"Zm8=Zm8=", "base64.padding"},  // padding in the middle
-      {"Z===", "base64.padding"},     {"====", "base64.padding"},     {"Zg=a", "base64.padding"},
-      {"Zm9v\n", "base64.length"},    {"Zm 9", "base64.alphabet"},  // whitespace
-      {"Zm9v Zm8=", "base64.length"}, {"Zm-_", "base64.alphabet"},  // URL-safe alphabet
+      {"Zg", "base64.length"},  // padding required
+      {"Zm9", "base64.length"},
+      {"Zh==", "base64.pad-bits"},  // 'h' leaves non-zero bits
+                                    // under "=="
+      {"Zm9=", "base64.pad-bits"},
+      {"Zm8=Zm8=", "base64.padding"},  // padding in the middle
+      {"Z===", "base64.padding"},
+      {"====", "base64.padding"},
+      {"Zg=a", "base64.padding"},
+      {"Zm9v\n", "base64.length"},
+      {"Zm 9", "base64.alphabet"},  // whitespace
+      {"Zm9v Zm8=", "base64.length"},
+      {"Zm-_", "base64.alphabet"},  // URL-safe alphabet
       {"Zm9\xc3", "base64.alphabet"},
   };
   for (const auto& [text, reason] : cases) {
