@@ -240,3 +240,12 @@ def local_data_offset(data: bytes, info: zipfile.ZipInfo) -> int:
     assert sig == 0x04034B50
     name_len, extra_len = struct.unpack_from("<HH", data, off + 26)
     return off + 30 + name_len + extra_len
+
+
+# --------------------------------------------------------------------------------------------
+# Importer tests (test_importer_*.py): the `impfix*` modules they package live in
+# importer_fixtures/, with their fixtures (`package_api`: torch.package | sealpkg, and
+# `impfix_packages`: packages written by stock torch.package) in impfix_support.py.
+
+sys.path.append(str(Path(__file__).resolve().parent / "importer_fixtures"))
+from impfix_support import impfix_packages, package_api  # noqa: E402,F401

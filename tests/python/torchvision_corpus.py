@@ -299,6 +299,28 @@ def _prepare_dir(root: Path, log: Callable[[str], None]) -> None:
         config_path.write_text(json.dumps(_config(), indent=1) + "\n")
 
 
+# --------------------------------------------------------------------------------------------
+# Stream hooks: other test modules see each streamed file too (the importer tests load every
+# model package with sealpkg and stock torch.package while it is on disk), so streaming CI
+# builds the corpus once. Without hooks build_corpus behaves exactly as before.
+
+StreamHook = Callable[[List[CorpusFile]], None]
+_STREAM_HOOKS: List[StreamHook] = []
+
+
+def add_stream_hook(hook: StreamHook) -> None:
+    """Calls ``hook(files)`` for every batch a streaming ``build_corpus`` hands to ``consume``,
+    after ``consume`` and before the files are deleted. A hook must not raise: it records its
+    own failures (an exception would abort the corpus build of the caller)."""
+    if hook not in _STREAM_HOOKS:
+        _STREAM_HOOKS.append(hook)
+
+
+def _run_stream_hooks(files: List[CorpusFile]) -> None:
+    for hook in list(_STREAM_HOOKS):
+        hook(files)
+
+
 def build_corpus(root: Path, *, models: Optional[Iterable[str]] = None,
                  log: Callable[[str], None] = print,
                  consume: Optional[Callable[[List[CorpusFile]], None]] = None) -> List[CorpusFile]:
@@ -347,6 +369,8 @@ def build_corpus(root: Path, *, models: Optional[Iterable[str]] = None,
         if consume is not None:
             consume([CorpusFile(package, "package", name, family),
                      CorpusFile(state, "state_dict", name, family)])
+            _run_stream_hooks([CorpusFile(package, "package", name, family),
+                               CorpusFile(state, "state_dict", name, family)])
             package.unlink()
             state.unlink()
     for name, dump in _pickle_variants():
@@ -356,6 +380,7 @@ def build_corpus(root: Path, *, models: Optional[Iterable[str]] = None,
             _write_atomic(path, lambda p: p.write_bytes(data))
         if consume is not None:
             consume([CorpusFile(path, "pickle", name, "data")])
+            _run_stream_hooks([CorpusFile(path, "pickle", name, "data")])
             path.unlink()
 
     if full:

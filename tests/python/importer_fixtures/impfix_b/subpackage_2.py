@@ -1,0 +1,1 @@
+VALUE = "subpackage_2"

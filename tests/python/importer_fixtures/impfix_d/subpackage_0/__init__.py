@@ -1,0 +1,1 @@
+from .subsubpackage_0 import important_string  # noqa: F401

@@ -1,0 +1,1 @@
+important_string = "subsubpackage_0"

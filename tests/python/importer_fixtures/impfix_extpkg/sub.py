@@ -1,0 +1,1 @@
+SUB_VALUE = "impfix_extpkg.sub"
