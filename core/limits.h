@@ -104,12 +104,29 @@ struct SigningLimits {
   uint64_t max_resources = 1u << 18;
 };
 
+struct TrustLimits {
+  // Bytes of trust.json (a DSSE bundle). A key record costs ~250 bytes, base64 adds a third:
+  // 256 keys plus 4096 revocations fit in well under 1 MiB.
+  uint64_t max_trust_bytes = 1u << 20;
+  // Keys in one trust root. Real deployments hold a handful of root and signer keys; every key
+  // is parsed (an OpenSSL decode) on every open, so 256 bounds that work.
+  uint64_t max_keys = 256;
+  // Revoked key ids kept in the root. Ids are 64 bytes; 4096 outlives any real key history.
+  uint64_t max_revoked = 4096;
+  // Bytes of state.json (high-water marks). Each mark is a name and an integer (~100 bytes);
+  // 4 MiB holds the marks of tens of thousands of packages and policies.
+  uint64_t max_state_bytes = 4u << 20;
+  // Marks per kind (policies, packages) in state.json: bounds the map the state parser builds.
+  uint64_t max_marks = 1u << 16;
+};
+
 struct Limits {
   ArchiveLimits archive;
   PickleLimits pickle;
   SourceLimits source;
   PolicyLimits policy;
   SigningLimits signing;
+  TrustLimits trust;
 };
 
 }  // namespace sealpkg
