@@ -9,6 +9,7 @@ void BindArchive(pybind11::module_& m);
 void BindSourceScan(pybind11::module_& m);
 void BindVerifier(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
+void BindDependencies(pybind11::module_& m);
 }  // namespace sealpkg::python
 
 PYBIND11_MODULE(_native, m) {
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_native, m) {
   sealpkg::python::BindSourceScan(m);
   sealpkg::python::BindVerifier(m);
   sealpkg::python::BindLoader(m);
+  sealpkg::python::BindDependencies(m);
 }
