@@ -1,0 +1,5 @@
+import math
+
+
+def absolute(v):
+    return math.fabs(v)

@@ -1,0 +1,3 @@
+import sys
+
+result = sys.byteorder

@@ -1,0 +1,3 @@
+from .nested import deep
+
+value = "dir:" + deep.value

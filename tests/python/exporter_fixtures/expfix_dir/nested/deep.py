@@ -1,0 +1,3 @@
+from ..side import SIDE
+
+value = "deep+" + SIDE

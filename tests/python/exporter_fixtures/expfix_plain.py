@@ -1,0 +1,6 @@
+result = "expfix_plain"
+
+
+class Plain:
+    def __init__(self, v):
+        self.v = v
