@@ -29,6 +29,13 @@ from .importer import (
     OrderedImporter,
     sys_importer,
 )
+from .package_exporter import (
+    EmptyMatchError,
+    ExportRejectedError,
+    PackageExporter,
+    PackagingError,
+    PackagingErrorReason,
+)
 from .package_importer import PackageImporter, PackageRejectedError
 from .verify import Finding, Report, builtin_policies, infer_policy, verify
 
@@ -44,6 +51,11 @@ __all__ = [
     "ObjNotFoundError",
     "OrderedImporter",
     "PackageImporter",
+    "PackageExporter",
+    "PackagingError",
+    "PackagingErrorReason",
+    "EmptyMatchError",
+    "ExportRejectedError",
     "PackageRejectedError",
     "analyze",
     "is_from_package",
