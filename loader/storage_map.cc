@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "archive/errors.h"
 #include "verifier/policy.h"
 
 namespace sealpkg::loader {
@@ -161,8 +162,17 @@ Result<StorageSlice> StorageMap::Locate(std::string_view key, std::string_view s
   const size_t entry_index = static_cast<size_t>(p.entry - archive_->index().entries().data());
   std::lock_guard<std::mutex> lock(crc_->mutex);
   if (!crc_->checked[entry_index]) {
-    // The check reads the sealed snapshot, whose bytes this mapping shares until written.
-    SEALPKG_RETURN_IF_ERROR(archive_->StoredView(*p.entry).status());
+    // Checked through this mapping, whose pages are the sealed snapshot's until written (and
+    // nothing has been handed out on this record yet): reading them here rather than through
+    // the snapshot's own read-only mapping keeps one page-table entry per page, so the process
+    // RSS counts the weights once.
+    const std::span<const uint8_t> data(data_ + p.entry->data_offset, p.entry->compressed_size);
+    if (archive::Crc32(data) != p.entry->crc32) {
+      return Malformed(std::string(archive::reason::kCrcMismatch),
+                       "entry data does not match its CRC-32")
+          .WithEntry(p.entry->name)
+          .WithOffset(p.entry->data_offset);
+    }
     crc_->checked[entry_index] = true;
   }
   slice.offset = p.entry->data_offset;

@@ -33,6 +33,28 @@ class ObjMismatchError(Exception):
     """An importer found a different object under the name derived from the given one."""
 
 
+_interop_error_types: Dict[type, type] = {}
+
+
+def _interop_error(error_type: type) -> type:
+    """``error_type``, or while torch.package is loaded a subclass of it and of torch's error of
+    the same name, so ``except`` clauses written for either (e.g. in torch's PackagePickler,
+    which turns these into PicklingError) catch errors from sealpkg importers."""
+    torch_module = sys.modules.get("torch.package.importer")
+    torch_error = getattr(torch_module, error_type.__name__, None)
+    if not isinstance(torch_error, type) or issubclass(error_type, torch_error):
+        return error_type
+    combined = _interop_error_types.get(error_type)
+    if combined is None:
+        combined = type(
+            error_type.__name__,
+            (error_type, torch_error),
+            {"__module__": error_type.__module__, "__qualname__": error_type.__qualname__},
+        )
+        _interop_error_types[error_type] = combined
+    return combined
+
+
 def _resolve_qualname(root: Any, qualname: str) -> Any:
     """``getattr`` along a dotted qualified name; local (``<locals>``) names are not reachable."""
     obj = root
@@ -89,7 +111,9 @@ class Importer(ABC):
         try:
             found = _resolve_qualname(self.import_module(module_name), name)
         except (ImportError, KeyError, AttributeError):
-            raise ObjNotFoundError(f"{obj} was not found as {module_name}.{name}") from None
+            raise _interop_error(ObjNotFoundError)(
+                f"{obj} was not found as {module_name}.{name}"
+            ) from None
         if found is obj:
             return module_name, name
 
@@ -102,7 +126,7 @@ class Importer(ABC):
 
         given_module, given_location, given_importer = describe(obj)
         found_module, found_location, found_importer = describe(found)
-        raise ObjMismatchError(
+        raise _interop_error(ObjMismatchError)(
             f"\n\nThe object provided is from '{given_module}', "
             f"which is coming from {given_location}."
             f"\nHowever, when we import '{found_module}', it's coming from {found_location}."

@@ -167,6 +167,9 @@ class _ArchiveRecords:
         self._torch_reader: Optional[Any] = None
 
     def get_record(self, name: str) -> bytes:
+        if not self.reader.has_record(name):
+            # torch's reader raises RuntimeError with this text; code catches it as such.
+            raise RuntimeError(f"PytorchStreamReader failed locating file {name}: file not found")
         return self.reader.read(name)
 
     def has_record(self, name: str) -> bool:
