@@ -4,6 +4,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "verifier/policy.h"
 
 namespace CLI {
 class App;
@@ -19,6 +26,27 @@ inline constexpr int kExitError = 2;
 // after parsing.
 void RegisterInspect(CLI::App& app, std::function<int()>& run);
 void RegisterVerify(CLI::App& app, std::function<int()>& run);  // verify, scan
-void RegisterPolicy(CLI::App& app, std::function<int()>& run);  // policy infer|show
+void RegisterPolicy(CLI::App& app, std::function<int()>& run);  // policy infer|show|sign
+void RegisterKeygen(CLI::App& app, std::function<int()>& run);
+void RegisterSign(CLI::App& app, std::function<int()>& run);
+void RegisterTrust(CLI::App& app, std::function<int()>& run);  // trust init|add|revoke|...
+
+// A policy ready to apply, and where it came from (cli/trust_command.cc).
+struct CheckedPolicy {
+  verifier::Policy policy;
+  std::string origin;                // "builtin", "signed", "UNSIGNED (--unsafe-unsigned-policy)"
+  std::vector<std::string> key_ids;  // policy-signer keys that verified (signed files)
+};
+
+// Loads `spec`: a built-in policy, or a policy file that must carry a valid `FILE.sig` from a
+// threshold of policy-signer keys of the trust store in `trust_dir` (empty: the default store),
+// not expired, not rolled back; its high-water mark is then raised. `unsafe_unsigned` loads an
+// unsigned file as before (local experiments only). Reads the file once: the bytes checked are
+// the bytes parsed.
+Result<CheckedPolicy> LoadCheckedPolicy(const std::string& spec, const std::string& trust_dir,
+                                        bool unsafe_unsigned);
+
+// The exit code for a failed Status: 2 for I/O and internal errors, else 1.
+int ExitCodeFor(const Status& status);
 
 }  // namespace sealpkg::cli

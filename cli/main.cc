@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   sealpkg::cli::RegisterInspect(app, run);
   sealpkg::cli::RegisterVerify(app, run);
   sealpkg::cli::RegisterPolicy(app, run);
+  sealpkg::cli::RegisterKeygen(app, run);
+  sealpkg::cli::RegisterSign(app, run);
+  sealpkg::cli::RegisterTrust(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

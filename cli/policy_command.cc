@@ -1,13 +1,19 @@
-// `sealpkg policy infer PKG` and `sealpkg policy show NAME|FILE`.
+// `sealpkg policy infer PKG`, `sealpkg policy show NAME|FILE` and `sealpkg policy sign FILE`.
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/file_bytes.h"
 #include "core/limits.h"
+#include "core/printable.h"
+#include "signing/keys.h"
+#include "signing/signed_policy.h"
+#include "signing/trust_store.h"
+#include "signing/verify_package.h"
 #include "verifier/package_verifier.h"
 #include "verifier/policy.h"
 #include "verifier/report.h"
@@ -90,6 +96,59 @@ int RunShow(const std::string& spec) {
   return kExitOk;
 }
 
+struct SignPolicyOptions {
+  std::string path;
+  std::vector<std::string> keys;
+  std::string expires;
+  std::string trust_dir;
+};
+
+int RunSignPolicy(const SignPolicyOptions& o) {
+  const auto fail = [](const Status& s) {
+    std::cerr << "sealpkg policy sign: error: " << s.ToString() << "\n";
+    return ExitCodeFor(s);
+  };
+  const PolicyLimits limits;
+  auto bytes = signing::ReadSmallFile(o.path, limits.max_policy_bytes);
+  if (!bytes.ok()) return fail(bytes.status());
+  // Only a policy the verifier accepts is worth signing; its name and version are signed.
+  auto policy = verifier::ParsePolicy(
+      std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), limits);
+  if (!policy.ok()) return fail(policy.status());
+  if (policy->name.empty()) return fail(Malformed("policy.schema", "[policy] name is required"));
+  signing::PolicyClaims claims;
+  claims.name = policy->name;
+  claims.version = policy->version;
+  claims.expires = signing::SystemTrustNow() + 180 * 86400;
+  if (!o.expires.empty()) {
+    auto t = signing::ParseTrustTime(o.expires);
+    if (!t.ok()) return fail(t.status());
+    claims.expires = *t;
+  }
+  if (!o.trust_dir.empty()) {
+    auto store = signing::TrustStore::Open(o.trust_dir);
+    if (!store.ok()) return fail(store.status());
+    claims.trust_version = store->root().version;
+  }
+  std::vector<signing::PrivateKey> keys;
+  for (const std::string& k : o.keys) {
+    auto key = signing::ReadPrivateKeyFile(k);
+    if (!key.ok()) return fail(key.status());
+    keys.push_back(std::move(*key));
+  }
+  std::vector<const signing::PrivateKey*> ptrs;
+  for (const auto& k : keys) ptrs.push_back(&k);
+  auto bundle = signing::SignPolicy(*bytes, claims, ptrs);
+  if (!bundle.ok()) return fail(bundle.status());
+  const std::string sig_path = signing::DetachedSignaturePath(o.path);
+  const Status st = signing::WriteSignatureFile(sig_path, *bundle);
+  if (!st.ok()) return fail(st);
+  std::cout << "wrote " << Printable(sig_path) << ": policy '" << Printable(claims.name)
+            << "' version " << claims.version << ", expires "
+            << signing::FormatTrustTime(claims.expires) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterPolicy(CLI::App& app, std::function<int()>& run) {
@@ -112,6 +171,21 @@ void RegisterPolicy(CLI::App& app, std::function<int()>& run) {
       "show", "Print a built-in policy's TOML, or summarise (and validate) a policy file.");
   show->add_option("POLICY", *spec, "builtin:<name> or FILE.toml")->required();
   show->callback([&run, spec] { run = [spec] { return RunShow(*spec); }; });
+
+  auto so = std::make_shared<SignPolicyOptions>();
+  CLI::App* sign = policy->add_subcommand(
+      "sign", "Sign a policy file: writes POLICY.sig (needed to use it from disk).");
+  sign->add_option("POLICY", so->path, "policy TOML file")->required();
+  sign->add_option("--key", so->keys, "policy-signer private key (PEM); repeatable")->required();
+  sign->add_option("--expires", so->expires,
+                   "expiry, YYYY-MM-DDTHH:MM:SSZ (default: 180 days from now)");
+  sign->add_option("--trust", so->trust_dir,
+                   "trust store whose version the policy records (default: none recorded)");
+  sign->footer(
+      "The signature covers the file's exact bytes and its [policy] name and version. A\n"
+      "verifier refuses it once expired, or when a higher version of the same policy was\n"
+      "already accepted by its trust store (rollback).");
+  sign->callback([&run, so] { run = [so] { return RunSignPolicy(*so); }; });
 }
 
 }  // namespace sealpkg::cli

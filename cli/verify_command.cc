@@ -1,5 +1,7 @@
-// `sealpkg verify PKG --policy P` and `sealpkg scan PATH...`: static verification against an
-// allow-list policy. Nothing in the inputs is imported or executed.
+// `sealpkg verify PKG --policy P [--trust DIR]` and `sealpkg scan PATH...`: static verification
+// against an allow-list policy, after the package signature when a trust store is involved
+// (signing.md §6.7: signature -> statement -> policy (signed) -> static verifier). Nothing in
+// the inputs is imported or executed.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,8 +17,13 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/file_bytes.h"
 #include "core/limits.h"
 #include "core/printable.h"
+#include "signing/json.h"
+#include "signing/package_signature.h"
+#include "signing/trust_store.h"
+#include "signing/verify_package.h"
 #include "verifier/pickle_machine.h"
 #include "verifier/policy.h"
 #include "verifier/report.h"
@@ -32,7 +39,28 @@ struct Options {
   std::string policy;
   std::string format = "text";
   unsigned jobs = 0;
+  std::string trust;  // trust store directory; empty: none given
+  bool unsafe_unsigned_policy = false;
 };
+
+void AddPolicyTrust(CLI::App* cmd, Options& o, bool packages) {
+  cmd->add_option("--trust", o.trust,
+                  packages ? "trust store directory: check the package signature (and a signed "
+                             "policy file) against it"
+                           : "trust store directory for signed policy files (default "
+                             "$SEALPKG_HOME or ~/.config/sealpkg)");
+  cmd->add_flag("--unsafe-unsigned-policy", o.unsafe_unsigned_policy,
+                "UNSAFE: load a policy file without its signature (local experiments only)");
+}
+
+Result<CheckedPolicy> LoadPolicy(const Options& o, const char* cmd) {
+  auto p = LoadCheckedPolicy(o.policy, o.trust, o.unsafe_unsigned_policy);
+  if (p.ok() && p->origin != "builtin" && p->origin != "signed") {
+    std::cerr << "sealpkg " << cmd << ": warning: policy " << Printable(o.policy) << " is "
+              << p->origin << "\n";
+  }
+  return p;
+}
 
 void AddFormat(CLI::App* cmd, Options& o) {
   cmd->add_option("--format", o.format, "output format")
@@ -72,11 +100,12 @@ bool Candidate(const fs::path& path) {
 }
 
 int RunScan(const Options& o) {
-  auto policy = verifier::LoadPolicySpec(o.policy, PolicyLimits{});
-  if (!policy.ok()) {
-    std::cerr << "sealpkg scan: error: " << policy.status().ToString() << "\n";
+  auto checked = LoadPolicy(o, "scan");
+  if (!checked.ok()) {
+    std::cerr << "sealpkg scan: error: policy: " << checked.status().ToString() << "\n";
     return kExitError;
   }
+  const verifier::Policy* policy = &checked->policy;
   struct Item {
     std::string path;
     bool explicit_file;
@@ -153,13 +182,176 @@ int RunScan(const Options& o) {
   return walk_errors > 0 ? kExitError : code;
 }
 
+// Which §6.7 step a signature failure belongs to.
+std::string CheckOf(const Status& s) {
+  const std::string_view r = s.reason();
+  if (r.starts_with("zip.")) return "archive";
+  static const char* const kStatement[] = {
+      "signature.statement-malformed", "signature.subject",        "signature.annotations",
+      "signature.serialization",       "signature.entry-unsigned", "signature.entry-missing",
+      "signature.entry-size",          "signature.entry-count",    "signature.entry-method",
+      "signature.entry-digest",        "signature.layout",         "signature.central-directory",
+      "signature.file-digest",         "signature.resource",       "trust.package-version",
+      "trust.package-rollback"};
+  for (const char* k : kStatement) {
+    if (r == k) return "statement";
+  }
+  return "signature";
+}
+
+using signing::JsonValue;
+
+JsonValue StringArray(const std::vector<std::string>& items) {
+  JsonValue a = JsonValue::Array();
+  for (const auto& i : items) a.Append(JsonValue::String(i));
+  return a;
+}
+
+JsonValue StatusJson(const Status& s) {
+  JsonValue e = JsonValue::Object();
+  e.Set("kind", JsonValue::String(std::string(ErrorCodeName(s.code()))));
+  e.Set("reason", JsonValue::String(std::string(s.reason())));
+  e.Set("entry", JsonValue::String(std::string(s.entry())));
+  e.Set("message", JsonValue::String(std::string(s.message())));
+  return e;
+}
+
 int RunVerify(const Options& o) {
-  auto policy = verifier::LoadPolicySpec(o.policy, PolicyLimits{});
-  if (!policy.ok()) {
-    std::cerr << "sealpkg verify: error: " << policy.status().ToString() << "\n";
+  const std::string& path = o.paths.front();
+  const bool text = o.format == "text";
+  JsonValue summary = JsonValue::Object();
+  auto finish = [&](const std::string& failed, const Status& error,
+                    const std::vector<VerifyReport>& reports) {
+    summary.Set("failed_check", failed.empty() ? JsonValue() : JsonValue::String(failed));
+    if (!error.ok()) summary.Set("error", StatusJson(error));
+    if (!text) {
+      if (o.format == "sarif") {
+        std::cout << verifier::RenderSarif(reports, SEALPKG_VERSION);
+      } else {
+        const std::string rest = verifier::RenderJson(reports);  // "{ ... }"
+        std::cout << "{\"verification\": " << signing::SerializeJson(summary) << ","
+                  << rest.substr(1);
+      }
+    } else if (!failed.empty()) {
+      std::cout << "REJECTED " << Printable(path) << ": " << failed << " check failed\n  "
+                << error.ToString() << "\n";
+    }
+  };
+
+  // The policy first: it says whether a signature is required and by which role. Policy files
+  // must be signed (checked against the trust store) unless --unsafe-unsigned-policy.
+  auto checked = o.policy.empty() ? Result<CheckedPolicy>(InternalError("none", "none"))
+                                  : LoadPolicy(o, "verify");
+  if (!o.policy.empty()) {
+    JsonValue pj = JsonValue::Object();
+    pj.Set("spec", JsonValue::String(o.policy));
+    if (checked.ok()) {
+      pj.Set("origin", JsonValue::String(checked->origin));
+      pj.Set("name", JsonValue::String(checked->policy.name));
+      pj.Set("version", JsonValue::Integer(checked->policy.version));
+      pj.Set("signer_key_ids", StringArray(checked->key_ids));
+    }
+    summary.Set("policy", std::move(pj));
+    if (!checked.ok()) {
+      if (text) std::cout << "policy: " << Printable(o.policy) << " REJECTED\n";
+      finish("policy", checked.status(), {});
+      return ExitCodeFor(checked.status());
+    }
+    if (text) {
+      std::cout << "policy: " << Printable(checked->policy.name) << " version "
+                << checked->policy.version << " (" << checked->origin;
+      for (const auto& id : checked->key_ids) std::cout << ", signed by " << id;
+      std::cout << ")\n";
+    }
+  }
+  const verifier::Policy* policy = o.policy.empty() ? nullptr : &checked->policy;
+  const bool need_signature =
+      !o.trust.empty() || (policy != nullptr && policy->package.require_signature);
+  if (!need_signature) {
+    return Print({verifier::VerifyPath(path, *policy, Limits{})}, o.format);
+  }
+
+  // §6.7 steps 1-4: read once; the signature, statement and static checks all see these bytes.
+  const Limits limits;
+  auto bytes = FileBytes::Snapshot(path, limits.archive);
+  if (!bytes.ok()) {
+    finish("input", bytes.status(), {});
     return kExitError;
   }
-  return Print({verifier::VerifyPath(o.paths.front(), *policy, Limits{})}, o.format);
+  auto store = signing::TrustStore::Open(o.trust.empty() ? signing::TrustStore::DefaultDirectory()
+                                                         : o.trust);
+  if (!store.ok()) {
+    finish("trust", store.status(), {});
+    return ExitCodeFor(store.status());
+  }
+  const std::string sig_path = signing::DetachedSignaturePath(path);
+  std::optional<std::vector<uint8_t>> detached;
+  if (auto sig = signing::ReadSmallFile(sig_path, limits.signing.max_json_bytes); sig.ok()) {
+    detached = std::move(*sig);
+  } else if (sig.status().reason() != "io.missing") {
+    finish("signature", sig.status(), {});
+    return ExitCodeFor(sig.status());
+  }
+  signing::PackageTrustOptions topts;
+  if (policy != nullptr) {
+    topts.role = policy->package.signer_role;
+    topts.min_threshold = policy->package.signer_threshold;
+  }
+  const size_t sep = path.find_last_of('/');
+  const std::string base = sep == std::string::npos ? path : path.substr(sep + 1);
+  auto trusted = signing::VerifyPackageWithTrust(bytes->span(), detached ? &*detached : nullptr,
+                                                 base, *store, topts);
+  JsonValue sj = JsonValue::Object();
+  sj.Set("mode", JsonValue::String(detached ? "detached" : "embedded"));
+  sj.Set("role", JsonValue::String(topts.role));
+  if (!trusted.ok()) {
+    summary.Set("signature", std::move(sj));
+    const std::string failed = CheckOf(trusted.status());
+    finish(failed, trusted.status(), {});
+    return ExitCodeFor(trusted.status());
+  }
+  const signing::PackageVerification& v = trusted->verification;
+  sj.Set("key_ids", StringArray(v.key_ids));
+  sj.Set("threshold", JsonValue::Integer(trusted->threshold));
+  sj.Set("statement_sha256", JsonValue::String(v.statement_sha256));
+  sj.Set("package_name", JsonValue::String(v.package_name));
+  sj.Set("package_version", JsonValue::String(v.package_version));
+  sj.Set("signed_at", JsonValue::String(v.signed_at));
+  summary.Set("signature", std::move(sj));
+  if (text) {
+    std::cout << "signature: OK (" << trusted->mode << ", " << v.key_ids.size() << " of "
+              << trusted->threshold << " required " << trusted->role << " key(s))\n";
+    for (const auto& id : v.key_ids) std::cout << "  signer " << id << "\n";
+    if (!v.package_name.empty()) {
+      std::cout << "  package " << Printable(v.package_name) << " version "
+                << Printable(v.package_version) << "\n";
+    }
+    std::cout << "statement: OK (" << v.entry_count << " entries, sha256 " << v.statement_sha256
+              << ")\n";
+  }
+  if (policy == nullptr) {
+    finish("", Status(), {});
+    if (text) std::cout << "ACCEPTED " << Printable(path) << " (signature only: no --policy)\n";
+    return kExitOk;
+  }
+  VerifyReport report = verifier::VerifyBytes(bytes->span(), path, *policy, limits);
+  if (trusted->mode == "embedded") {
+    // The signature entry was just verified as sealpkg's own bundle: it is not a resource the
+    // policy must list.
+    const std::string sig_entry = v.subject_name + "/" + std::string(signing::kSignatureRecord);
+    std::erase_if(report.findings, [&](const verifier::Finding& f) {
+      return f.code == verifier::code::kPackageEntryDenied &&
+             (f.entry == sig_entry || f.entry == signing::kSignatureRecord);
+    });
+    report.accepted = std::none_of(
+        report.findings.begin(), report.findings.end(),
+        [](const verifier::Finding& f) { return f.severity == verifier::Severity::kError; });
+  }
+  if (!text) {
+    finish(report.accepted ? "" : "static", Status(), {report});
+    return report.accepted ? kExitOk : kExitRejected;
+  }
+  return Print({report}, o.format);
 }
 
 }  // namespace
@@ -171,16 +363,29 @@ void RegisterVerify(CLI::App& app, std::function<int()>& run) {
   verify->add_option("PKG", vo->paths, "package, checkpoint or pickle file")
       ->required()
       ->expected(1);
-  verify
-      ->add_option("--policy", vo->policy,
-                   "builtin:weights-only | builtin:data-only | builtin:torchvision | FILE.toml")
-      ->required();
+  verify->add_option("--policy", vo->policy,
+                     "builtin:weights-only | builtin:data-only | builtin:torchvision | "
+                     "FILE.toml (signed: FILE.toml.sig)");
+  AddPolicyTrust(verify, *vo, true);
   AddFormat(verify, *vo);
   verify->footer(
       "Finds every pickle by content and simulates it exactly as CPython would, scans every\n"
       "packaged Python source, and checks names, calls, storages, extern modules and resources\n"
-      "against the policy. Exit codes: 0 accepted, 1 rejected (findings printed), 2 error.");
-  verify->callback([&run, vo] { run = [vo] { return RunVerify(*vo); }; });
+      "against the policy. With --trust DIR (or a policy with require_signature) the package\n"
+      "signature is checked first: PKG.sig if present, else the embedded one, by keys of the\n"
+      "trust store's package-signer role; then the signed statement, then the policy.\n"
+      "--policy is required unless --trust is given (signature only).\n"
+      "Exit codes: 0 accepted, 1 rejected (the failed check is named), 2 error.");
+  verify->callback([&run, vo] {
+    run = [vo] {
+      if (vo->policy.empty() && vo->trust.empty()) {
+        std::cerr << "sealpkg verify: error: --policy is required (or --trust for a "
+                     "signature-only check)\n";
+        return kExitError;
+      }
+      return RunVerify(*vo);
+    };
+  });
 
   auto so = std::make_shared<Options>();
   so->policy = "builtin:weights-only";
@@ -189,6 +394,7 @@ void RegisterVerify(CLI::App& app, std::function<int()>& run) {
   scan->add_option("PATH", so->paths, "files and directories")->required();
   scan->add_option("--policy", so->policy, "policy to apply to every file")->capture_default_str();
   scan->add_option("-j,--jobs", so->jobs, "parallel workers (default: cores, at most 8)");
+  AddPolicyTrust(scan, *so, false);
   AddFormat(scan, *so);
   scan->footer(
       "Directory members are opened when their first bytes could start a pickle, a ZIP, a\n"

@@ -90,7 +90,7 @@ Result<TrustKeyRecord> KeyFromJson(const std::string& key_id, const JsonValue& v
 }
 
 Result<TrustRole> RoleFromJson(const JsonValue& value, const std::string& path,
-                               const TrustRoot& root) {
+                               const TrustRoot& root, bool is_root) {
   SEALPKG_ASSIGN_OR_RETURN(JsonFields f, JsonFields::Of(value, path));
   SEALPKG_ASSIGN_OR_RETURN(std::span<const JsonValue> ids, f.Array("keyids"));
   SEALPKG_ASSIGN_OR_RETURN(int64_t threshold, f.Integer("threshold"));
@@ -106,7 +106,10 @@ Result<TrustRole> RoleFromJson(const JsonValue& value, const std::string& path,
     if (root.FindKey(id) == nullptr) return Bad(at, "no record for this key id in $.keys");
     role.key_ids.push_back(id);
   }
-  if (threshold < 1 || static_cast<uint64_t>(threshold) > role.key_ids.size()) {
+  // An empty signer role (threshold 1) is allowed and verifies nothing; the root role must be
+  // satisfiable.
+  const bool empty_ok = role.key_ids.empty() && threshold == 1 && !is_root;
+  if (threshold < 1 || (static_cast<uint64_t>(threshold) > role.key_ids.size() && !empty_ok)) {
     return Bad(f.PathOf("threshold"), "must be between 1 and the number of key ids");
   }
   role.threshold = static_cast<uint32_t>(threshold);
@@ -200,6 +203,16 @@ std::string ErrnoText(int err) {
 }
 
 }  // namespace
+
+Result<int64_t> ParseTrustTime(std::string_view text) {
+  return ParseUtcTime(text);
+}
+std::string FormatTrustTime(int64_t seconds) {
+  return FormatUtcTime(seconds);
+}
+int64_t SystemTrustNow() {
+  return internal::SystemUtcNow();
+}
 
 // ---------------------------------------------------------------------------------------------
 // TrustRoot
@@ -316,8 +329,9 @@ Result<TrustRoot> TrustRootFromJson(const JsonValue& predicate, const TrustLimit
       if (m.key != kRoleRoot && m.key != kRolePackageSigner && m.key != kRolePolicySigner) {
         return Bad(f.PathOf("roles") + "." + Printable(m.key), "unknown role");
       }
-      SEALPKG_ASSIGN_OR_RETURN(TrustRole role,
-                               RoleFromJson(m.value, f.PathOf("roles") + "." + m.key, root));
+      SEALPKG_ASSIGN_OR_RETURN(
+          TrustRole role,
+          RoleFromJson(m.value, f.PathOf("roles") + "." + m.key, root, m.key == kRoleRoot));
       root.roles.emplace(m.key, std::move(role));
     }
     for (std::string_view name : {kRoleRoot, kRolePackageSigner, kRolePolicySigner}) {

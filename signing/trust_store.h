@@ -97,7 +97,9 @@ struct TrustKeyRecord {
 
 struct TrustRole {
   std::vector<std::string> key_ids;  // unique
-  uint32_t threshold = 1;            // 1 <= threshold <= key_ids.size()
+  // 1 <= threshold <= key_ids.size(); a signer role may be empty (threshold 1): it then
+  // verifies nothing. The root role never is.
+  uint32_t threshold = 1;
 };
 
 // The trust root predicate.
@@ -114,6 +116,12 @@ struct TrustRoot {
   // Adds (or replaces) a key record; keeps `keys` sorted.
   void PutKey(TrustKeyRecord record);
 };
+
+// Times in trust roots and policies: exactly "YYYY-MM-DDTHH:MM:SSZ" (UTC), Unix seconds.
+// kMalformed "time.format" otherwise.
+Result<int64_t> ParseTrustTime(std::string_view text);
+std::string FormatTrustTime(int64_t seconds);
+int64_t SystemTrustNow();
 
 // Why a key cannot sign for `role` at `now` (OK if it can).
 Status CheckKeyUsable(const TrustRoot& root, std::string_view key_id, std::string_view role,

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/printable.h"
+#include "signing/internal/store_files.h"
 
 namespace sealpkg::signing {
 namespace {
@@ -19,6 +20,15 @@ bool ParseVersion(std::string_view text, int64_t& out) {
 
 std::string DetachedSignaturePath(const std::string& path) {
   return path + ".sig";
+}
+
+Status WriteSignatureFile(const std::string& path, std::string_view json) {
+  return internal::WriteFileAtomic(
+      path, {reinterpret_cast<const uint8_t*>(json.data()), json.size()}, 0644);
+}
+
+Result<std::vector<uint8_t>> ReadSmallFile(const std::string& path, uint64_t max_bytes) {
+  return internal::ReadFileBounded(path, max_bytes, "io.file-too-large");
 }
 
 Result<TrustedPackage> VerifyPackageWithTrust(std::span<const uint8_t> package,

@@ -53,7 +53,15 @@ Result<TrustedPackage> VerifyPackageWithTrust(std::span<const uint8_t> package,
                                               std::string_view file_name, TrustStore& store,
                                               const PackageTrustOptions& options = {});
 
-// The path of the detached signature for `path` ("<path>.sig").
+// The path of the detached signature for `path` ("<path>.sig"; policies use the same rule).
 std::string DetachedSignaturePath(const std::string& path);
+
+// Writes a signature (or trust) file atomically: a temporary file in the same folder, fsynced,
+// renamed over `path`, mode 0644. Never leaves a partial file at `path`.
+Status WriteSignatureFile(const std::string& path, std::string_view json);
+
+// Reads a small signature/trust/policy file (regular file, not through a symlink) of at most
+// `max_bytes`; kIo "io.missing" when absent.
+Result<std::vector<uint8_t>> ReadSmallFile(const std::string& path, uint64_t max_bytes);
 
 }  // namespace sealpkg::signing

@@ -196,23 +196,39 @@ Status ParseSourcePins(const TomlValue& v, PackagePolicy& p) {
 }
 
 Status ParsePackageTable(const TomlValue& t, PackagePolicy& p) {
-  return ForEachKey(t, "[package]",
-                    [&](const std::string& key, const TomlValue& v) -> Result<bool> {
-                      if (key == "externs") {
-                        SEALPKG_ASSIGN_OR_RETURN(p.externs, Names(v, "package.externs", "."));
-                      } else if (key == "interned") {
-                        SEALPKG_ASSIGN_OR_RETURN(p.interned, Names(v, "package.interned", "."));
-                      } else if (key == "resources") {
-                        SEALPKG_ASSIGN_OR_RETURN(p.resources, Names(v, "package.resources", "/"));
-                      } else if (key == "torchscript") {
-                        SEALPKG_ASSIGN_OR_RETURN(p.torchscript, Bool(v, "package.torchscript"));
-                      } else if (key == "sources") {
-                        SEALPKG_RETURN_IF_ERROR(ParseSourcePins(v, p));
-                      } else {
-                        return false;
-                      }
-                      return true;
-                    });
+  return ForEachKey(
+      t, "[package]", [&](const std::string& key, const TomlValue& v) -> Result<bool> {
+        if (key == "externs") {
+          SEALPKG_ASSIGN_OR_RETURN(p.externs, Names(v, "package.externs", "."));
+        } else if (key == "interned") {
+          SEALPKG_ASSIGN_OR_RETURN(p.interned, Names(v, "package.interned", "."));
+        } else if (key == "resources") {
+          SEALPKG_ASSIGN_OR_RETURN(p.resources, Names(v, "package.resources", "/"));
+        } else if (key == "torchscript") {
+          SEALPKG_ASSIGN_OR_RETURN(p.torchscript, Bool(v, "package.torchscript"));
+        } else if (key == "sources") {
+          SEALPKG_RETURN_IF_ERROR(ParseSourcePins(v, p));
+        } else if (key == "require_signature") {
+          SEALPKG_ASSIGN_OR_RETURN(p.require_signature, Bool(v, "package.require_signature"));
+        } else if (key == "signer_role") {
+          if (!v.is_string() || (v.as_string() != "package-signer" &&
+                                 v.as_string() != "policy-signer" && v.as_string() != "root")) {
+            return SchemaError(v,
+                               "package.signer_role must be \"package-signer\", "
+                               "\"policy-signer\" or \"root\"");
+          }
+          p.signer_role = v.as_string();
+        } else if (key == "threshold") {
+          // Bounded like a DSSE envelope's signature count (SigningLimits).
+          if (!v.is_integer() || v.as_integer() < 1 || v.as_integer() > 16) {
+            return SchemaError(v, "package.threshold must be an integer in 1..16");
+          }
+          p.signer_threshold = static_cast<uint32_t>(v.as_integer());
+        } else {
+          return false;
+        }
+        return true;
+      });
 }
 
 // ---- evaluation ----

@@ -80,6 +80,13 @@ struct PackagePolicy {
   // be listed and match byte for byte: the package can only carry exactly the reviewed code.
   bool pin_sources = false;
   std::map<std::string, std::string> sources;
+  // Signature requirements, enforced by the signing layer (`sealpkg verify --trust`,
+  // `sealpkg.verify(trust=...)`), not by the static verifier: the package must carry a valid
+  // signature by at least `signer_threshold` distinct `signer_role` keys of the trust store
+  // (the role's own threshold applies too, whichever is higher).
+  bool require_signature = false;
+  std::string signer_role = "package-signer";
+  uint32_t signer_threshold = 1;
 };
 
 struct Policy {
