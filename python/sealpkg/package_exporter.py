@@ -65,6 +65,7 @@ import collections.abc
 import importlib.machinery
 import io
 import linecache
+import mmap
 import os
 import platform
 import re
@@ -300,6 +301,7 @@ class PackageExporter:
         self._policy = os.fspath(policy) if policy is not None else None
         self._unresolved_imports = unresolved_imports
         self._target_path: Optional[str] = None
+        self._staging_path: Optional[str] = None
         self.buffer: Optional[BinaryIO] = None
         if isinstance(f, (str, Path)):
             self._target_path = str(f)
@@ -307,12 +309,16 @@ class PackageExporter:
             if self._policy is None:
                 self._writer = ArchiveWriter(self._target_path)
             else:
-                self._staging = io.BytesIO()
-                self._writer = ArchiveWriter(self._staging, archive_name=archive_name)
+                # Finished under a private name next to the target, verified there, then
+                # renamed over the target.
+                self._staging_path = _staging_name(os.path.dirname(os.path.abspath(f)))
+                self._writer = ArchiveWriter(self._staging_path, archive_name=archive_name)
         elif hasattr(f, "write"):
+            # Built in a private temporary file (streamed, as for a path), copied into the
+            # buffer at close().
             self.buffer = f
-            self._staging = io.BytesIO()
-            self._writer = ArchiveWriter(self._staging)
+            self._staging_path = _staging_name(_scratch_dir())
+            self._writer = ArchiveWriter(self._staging_path, archive_name="archive")
         else:
             raise TypeError(f"cannot write a package to {type(f).__name__}")
         self.zip_file = self._writer
@@ -870,34 +876,45 @@ class PackageExporter:
         self._closed = True
 
     def _publish(self) -> None:
-        if self._policy is None and self._target_path is not None:
-            self._writer.close()
-            return
         self._writer.close()
-        data = self._staging.getvalue()
-        self._staging = io.BytesIO()
+        if self._target_path is not None and self._staging_path is None:
+            return
+        assert self._staging_path is not None
         if self._policy is not None:
             from .verify import verify
 
-            name = self._target_path or "<buffer>"
-            report = verify(data, policy=self._policy, name=name)
-            if not report.accepted:
-                raise ExportRejectedError(
-                    f"package '{name}' was rejected by policy '{self._policy}':\n"
-                    + report.to_text(),
-                    report,
-                )
+            report = verify(self._staging_path, policy=self._policy)
+            self._check_policy(report, self._target_path or "<buffer>")
         if self._target_path is not None:
-            _write_file_atomically(self._target_path, data)
+            os.replace(self._staging_path, self._target_path)
         else:
             assert self.buffer is not None
-            self.buffer.write(data)
+            with open(self._staging_path, "rb") as staged:
+                size = os.fstat(staged.fileno()).st_size
+                # One write of the whole archive: a growing BytesIO reallocates on every chunk.
+                with mmap.mmap(staged.fileno(), size, access=mmap.ACCESS_READ) as view:
+                    self.buffer.write(view)
             if hasattr(self.buffer, "flush"):
                 self.buffer.flush()
+            os.unlink(self._staging_path)
+        self._staging_path = None
+
+    def _check_policy(self, report: Any, name: str) -> None:
+        if not report.accepted:
+            raise ExportRejectedError(
+                f"package '{name}' was rejected by policy '{self._policy}':\n" + report.to_text(),
+                report,
+            )
 
     def _abort(self) -> None:
         self._closed = True
         self._writer.abort()
+        if self._staging_path is not None:
+            try:
+                os.unlink(self._staging_path)
+            except OSError:
+                pass
+            self._staging_path = None
 
     def _filename(self, package: str, resource: str) -> str:
         return f"{package.replace('.', '/')}/{normalize_resource_name(resource)}"
@@ -948,23 +965,18 @@ class PackageExporter:
         return _directory_from_records(root, self._writer.records(), include, exclude)
 
 
-def _write_file_atomically(path: str, data: bytes) -> None:
-    """Writes ``data`` to a temporary file next to ``path``, fsyncs it and renames it over
-    ``path``; on failure nothing is left behind."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".sealpkg-", suffix=".tmp", dir=directory)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def _scratch_dir() -> str:
+    """Where a buffer target's archive is built: tmpfs when available (the writer's fsync is a
+    no-op there and the bytes are in memory anyway), else the temporary folder."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return tempfile.gettempdir()
+
+
+def _staging_name(directory: str) -> str:
+    """A fresh private path in ``directory`` (the target's: the final rename is atomic)."""
+    fd, path = tempfile.mkstemp(prefix=".sealpkg-export-", suffix=".pt", dir=directory)
+    os.close(fd)
+    os.unlink(path)  # the writer creates it (through its own temporary file) at close()
+    return path
