@@ -9,6 +9,7 @@ void BindArchive(pybind11::module_& m);
 void BindSourceScan(pybind11::module_& m);
 void BindVerifier(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
+void BindSigning(pybind11::module_& m);
 void BindDependencies(pybind11::module_& m);
 }  // namespace sealpkg::python
 
@@ -21,5 +22,6 @@ PYBIND11_MODULE(_native, m) {
   sealpkg::python::BindSourceScan(m);
   sealpkg::python::BindVerifier(m);
   sealpkg::python::BindLoader(m);
+  sealpkg::python::BindSigning(m);
   sealpkg::python::BindDependencies(m);
 }

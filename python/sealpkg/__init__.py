@@ -37,7 +37,17 @@ from .package_exporter import (
     PackagingErrorReason,
 )
 from .package_importer import PackageImporter, PackageRejectedError
-from .verify import Finding, Report, builtin_policies, infer_policy, verify
+from .signing import (
+    SignatureInfo,
+    SigningKey,
+    TrustStore,
+    keygen,
+    sign,
+    sign_archive_bytes,
+    sign_policy,
+    verify_signature,
+)
+from .verify import Finding, Report, TrustedReport, builtin_policies, infer_policy, verify
 
 __version__: str = _native.__version__
 
@@ -74,4 +84,13 @@ __all__ = [
     "builtin_policies",
     "infer_policy",
     "verify",
+    "SignatureInfo",
+    "SigningKey",
+    "TrustStore",
+    "TrustedReport",
+    "keygen",
+    "sign",
+    "sign_archive_bytes",
+    "sign_policy",
+    "verify_signature",
 ]

@@ -208,6 +208,22 @@ TEST_F(TrustStoreTest, PredicateSchemaIsStrict) {
   }
 }
 
+TEST_F(TrustStoreTest, EmptySignerRoleVerifiesNothingEmptyRootIsMalformed) {
+  TrustRoot root = MakeRoot({&root1_}, 1, signer_, policy_signer_);
+  root.roles[std::string(kRolePolicySigner)] = TrustRole{};
+  ASSERT_TRUE(TrustRootFromJson(TrustRootToJson(root), TrustLimits{}).ok());
+  ASSERT_TRUE(Init(Sign(root, {&root1_})).ok());
+  auto store = Open();
+  ASSERT_TRUE(store.ok());
+  auto r = store->ResolverFor(kRolePolicySigner);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->FindByKeyId(policy_signer_.public_key().key_id()).has_value());
+  TrustRoot no_root = root;
+  no_root.roles[std::string(kRoleRoot)] = TrustRole{};
+  EXPECT_EQ(TrustRootFromJson(TrustRootToJson(no_root), TrustLimits{}).status().reason(),
+            kTrustMalformed);
+}
+
 TEST_F(TrustStoreTest, KeysAndRevokedLimitsAtNAndNPlusOne) {
   TrustRoot root = MakeRoot({&root1_}, 1, signer_, policy_signer_);  // 3 keys
   TrustLimits limits;
