@@ -1,6 +1,7 @@
 #include "loader/storage_map.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,6 +32,21 @@ std::string Quoted(std::string_view text) {
   }
   if (text.size() > 64) out += "...";
   return out + "'";
+}
+
+// Maps the pages of `range` readable in one call instead of one fault per 64 KiB (fault-around)
+// as the CRC pass walks them; the pages stay shared with the snapshot (no copy-on-write break,
+// unlike MAP_POPULATE on a writable private mapping). Only a speed-up: failures (kernels before
+// 5.14) are ignored and the CRC pass faults the pages in as usual.
+void PrefaultForReading(std::span<const uint8_t> range) {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14
+#endif
+  if (range.empty()) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(range.data()) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(range.data()) + range.size();
+  (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
 }
 
 }  // namespace
@@ -167,6 +183,7 @@ Result<StorageSlice> StorageMap::Locate(std::string_view key, std::string_view s
     // the snapshot's own read-only mapping keeps one page-table entry per page, so the process
     // RSS counts the weights once.
     const std::span<const uint8_t> data(data_ + p.entry->data_offset, p.entry->compressed_size);
+    PrefaultForReading(data);
     if (archive::Crc32(data) != p.entry->crc32) {
       return Malformed(std::string(archive::reason::kCrcMismatch),
                        "entry data does not match its CRC-32")
