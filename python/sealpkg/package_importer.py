@@ -186,10 +186,14 @@ class _ArchiveRecords:
         return self._first_map if self._maps_handed_out == 1 else self._first_map.sibling()
 
     def torch_reader(self) -> Any:
-        """torch's own reader over the same sealed bytes (for TorchScript records)."""
+        """torch's own reader over the same sealed bytes (for TorchScript records), or this
+        object itself where torch is not installed (it has the same record methods)."""
         if self._torch_reader is None:
+            torch = _torch_if_installed()
+            if torch is None:
+                return self
             view = _native.archive_snapshot(self.reader._impl)
-            self._torch_reader = _torch()._C.PyTorchFileReader(_SnapshotFile(view))
+            self._torch_reader = torch._C.PyTorchFileReader(_SnapshotFile(view))
         return self._torch_reader
 
 
