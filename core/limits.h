@@ -120,6 +120,49 @@ struct TrustLimits {
   uint64_t max_marks = 1u << 16;
 };
 
+struct SandboxLimits {
+  // Bytes of one IPC message payload (control data only: tensor bytes travel in sealed memfds).
+  // A state_dict of 10^5 tensors costs ~100 bytes each in the schema; 16 MiB is checked against
+  // the header before any buffer is allocated.
+  uint64_t max_message_bytes = 16u << 20;
+  // Nesting of lists/tuples/dicts in a result. State dicts and configs nest a few levels; the
+  // decoder's explicit stack and the destructor of the decoded tree are bounded by this.
+  uint64_t max_depth = 64;
+  // Values (scalars, strings, containers, tensors) in one message: bounds the decoded tree's
+  // memory (~100 bytes a value) independently of how compact the encoding is.
+  uint64_t max_values = 1u << 20;
+  // Tensor references in one result. resnet152's state_dict has ~930 tensors; large language
+  // models have a few thousand.
+  uint64_t max_tensors = 1u << 16;
+  // Dimensions of one tensor. torch allows at most 64 (at::TensorImpl); real tensors use <= 8.
+  uint64_t max_tensor_dims = 64;
+  // File descriptors attached to one message. The worker sends one arena memfd; the kernel's own
+  // cap (SCM_MAX_FD) is 253.
+  uint64_t max_fds = 8;
+  // Total bytes of tensor memfds accepted from one worker (the receive budget). Same bound as the
+  // archive itself (ArchiveLimits::max_archive_bytes): a load cannot produce more weights than
+  // the package carried, except for computed tensors.
+  uint64_t max_tensor_bytes = 32ull << 30;
+  // Bytes of the worker's error text kept (Python exception type and message).
+  uint64_t max_error_bytes = 64u << 10;
+  // Bytes of the worker's stdout/stderr kept; the rest is read and dropped so that a flood never
+  // blocks the worker or grows the parent.
+  uint64_t max_output_bytes = 64u << 10;
+  // Wall-clock deadline for one load, from spawn to exit. Start-up with torch costs ~1.5 s
+  // (reference: sandboxing.md); a resnet50 load ~0.5 s more. 120 s leaves room for big models.
+  uint64_t wall_time_ms = 120000;
+  // RLIMIT_CPU of the worker (seconds; the hard limit is one more). Stops a busy loop (SIGXCPU)
+  // well before the wall-clock deadline.
+  uint64_t cpu_seconds = 60;
+  // RLIMIT_AS of the worker: the only rlimit that also counts shared memfd mappings. torch
+  // peaks at ~640 MB virtual; the archive copy and the tensor arena come on top. 16 GiB.
+  uint64_t address_space_bytes = 16ull << 30;
+  // RLIMIT_FSIZE of the worker: caps each memfd it writes (the archive copy, the tensor arena).
+  uint64_t file_size_bytes = 32ull << 30;
+  // RLIMIT_NOFILE of the worker. It needs fds 0-4, a few memfds and mappings; nsjail uses 32.
+  uint64_t open_files = 64;
+};
+
 struct Limits {
   ArchiveLimits archive;
   PickleLimits pickle;
@@ -127,6 +170,7 @@ struct Limits {
   PolicyLimits policy;
   SigningLimits signing;
   TrustLimits trust;
+  SandboxLimits sandbox;
 };
 
 }  // namespace sealpkg
