@@ -89,6 +89,19 @@ Result<SourceScan> CachedScan(std::span<const uint8_t> data, const std::string& 
   return scan;
 }
 
+// The embedded signature (signing/package_signature.h) is the reserved last record of a signed
+// package: a JSON bundle the signature check reads, never code or a pickle. Anywhere else, or
+// with other content, the name is an ordinary record (and denied unless the policy allows it).
+bool IsSignatureRecord(const archive::Archive& a, const archive::ZipEntry& e) {
+  constexpr std::string_view kSignatureRecord = ".data/signatures/package.sigstore.json";
+  const auto& entries = a.index().entries();
+  if (e.record() != kSignatureRecord || !e.stored() || entries.empty() || &entries.back() != &e) {
+    return false;
+  }
+  auto view = a.StoredView(e);
+  return view.ok() && view->size() >= 2 && view->front() == '{' && view->back() == '}';
+}
+
 class Collector {
  public:
   Collector(std::span<const uint8_t> bytes, std::string_view name, const Limits& limits)
@@ -238,6 +251,7 @@ class Collector {
                                                           "byteorder",
                                                           ".data/byteorder"};
     if (kFramework.count(record) != 0) return;
+    if (package && IsSignatureRecord(a, e)) return;
     // TorchScript: `.data/ts_code/` in packages; `code/` and `constants.pkl` in torch.jit.save
     // archives. (A packaged Python module named `code...` is ordinary source in a package.)
     const bool ts = package ? record.starts_with(".data/ts_code/")

@@ -507,6 +507,27 @@ TEST(ZipRecords, TextResourcesAreNotPickles) {
   EXPECT_TRUE(r.accepted) << Describe(r.findings);
 }
 
+// The reserved signature record of a signed package is the signature check's business, not a
+// resource: accepted only as the last record with JSON-object content.
+TEST(ZipRecords, SignatureRecordOnlyAsTheLastRecord) {
+  const std::string sig_name = ".data/signatures/package.sigstore.json";
+  const std::string bundle = "{\"mediaType\":\"x\"}";
+  const std::string last = Package({{sig_name, bundle}});
+  const VerifyReport ok = Verify(last, PackagePolicy());
+  EXPECT_TRUE(ok.accepted) << Describe(ok.findings);
+  EXPECT_EQ(Facts(last).resources.size(), 1u);  // res/info.txt only
+
+  std::vector<Rec> records = PackageRecords();
+  records.insert(records.begin() + 1, {sig_name, bundle});
+  const VerifyReport early = Verify(Zip(records, "mymodel"), PackagePolicy());
+  EXPECT_FALSE(early.accepted);
+  EXPECT_NE(Describe(early.findings).find(code::kPackageEntryDenied), std::string::npos);
+
+  const VerifyReport not_json = Verify(Package({{sig_name, "not a bundle\n"}}), PackagePolicy());
+  EXPECT_FALSE(not_json.accepted);
+  EXPECT_NE(Describe(not_json.findings).find(code::kPackageEntryDenied), std::string::npos);
+}
+
 TEST(ZipRecords, NestedArchive) {
   // C10. The inner archive sits more than 64 KiB before the outer end record: within that
   // window its own end record would be a decoy a reader could pick (zip.decoy-end-record).
