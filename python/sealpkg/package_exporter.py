@@ -55,9 +55,10 @@ the whole archive is finished.
   the storages only TorchScript wrote) are copied STORED into the package at :meth:`close`,
   after ``.data/python_version`` (torch writes TorchScript pickles as they are met and deflates
   its code records);
-* keyword-only additions: ``unresolved_imports``, ``policy`` (the finished archive is verified
-  by :func:`sealpkg.verify` before it is published; :class:`ExportRejectedError` otherwise) and
-  :meth:`file_structure` of what has been written so far.
+* keyword-only additions: ``unresolved_imports``, ``signing_key`` (signed at close, embedded),
+  ``policy`` (the finished archive is verified by :func:`sealpkg.verify` before it is
+  published; :class:`ExportRejectedError` otherwise) and :meth:`file_structure` of what has
+  been written so far.
 """
 from __future__ import annotations
 
@@ -273,7 +274,11 @@ class PackageExporter:
     ``f`` is a path or a binary buffer; ``importer`` one :class:`~sealpkg.Importer` (or
     torch.package importer) or a sequence of them, searched in order (``OrderedImporter``).
     Keyword-only (sealpkg): ``unresolved_imports`` ``"error"`` (default) or ``"warn"``;
-    ``policy``: a verifier policy the finished archive must pass before it is published.
+    ``signing_key`` (a :class:`sealpkg.SigningKey` or key file, or several): the finished
+    archive is signed (embedded signature, :func:`sealpkg.signing.sign`) with
+    ``package_name``/``package_version``/``signed_at`` (pin ``signed_at`` and use Ed25519 for
+    byte-reproducible signed output); ``policy``: a verifier policy the finished (signed)
+    archive must pass before it is published.
     """
 
     importer: Importer
@@ -285,6 +290,10 @@ class PackageExporter:
         *,
         unresolved_imports: str = "error",
         policy: Optional[Union[str, "os.PathLike[str]"]] = None,
+        signing_key: Any = None,
+        package_name: str = "",
+        package_version: Union[int, str, None] = None,
+        signed_at: str = "",
     ) -> None:
         if unresolved_imports not in ("error", "warn"):
             raise ValueError("unresolved_imports must be 'error' or 'warn'")
@@ -299,6 +308,12 @@ class PackageExporter:
             self.importer = OrderedImporter(*importer)
 
         self._policy = os.fspath(policy) if policy is not None else None
+        self._signing: Optional[Dict[str, Any]] = None
+        if signing_key is not None:
+            if bool(package_name) != (package_version is not None):
+                raise ValueError("give package_name and package_version together")
+            self._signing = {"key": signing_key, "package_name": package_name,
+                             "package_version": package_version, "signed_at": signed_at}
         self._unresolved_imports = unresolved_imports
         self._target_path: Optional[str] = None
         self._staging_path: Optional[str] = None
@@ -306,7 +321,7 @@ class PackageExporter:
         if isinstance(f, (str, Path)):
             self._target_path = str(f)
             archive_name = archive_name_for_path(self._target_path)
-            if self._policy is None:
+            if self._policy is None and self._signing is None:
                 self._writer = ArchiveWriter(self._target_path)
             else:
                 # Finished under a private name next to the target, verified there, then
@@ -880,6 +895,13 @@ class PackageExporter:
         if self._target_path is not None and self._staging_path is None:
             return
         assert self._staging_path is not None
+        if self._signing is not None:
+            from .signing import sign
+
+            sign(self._staging_path, self._signing["key"],
+                 package_name=self._signing["package_name"],
+                 package_version=self._signing["package_version"],
+                 signed_at=self._signing["signed_at"])
         if self._policy is not None:
             from .verify import verify
 

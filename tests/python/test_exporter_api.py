@@ -778,3 +778,27 @@ def test_file_structure_of_written_records():
     assert tree.has_file("a/b/c.txt") and tree.has_file("a/d.bin")
     assert not e.file_structure(exclude="a/b/**").has_file("a/b/c.txt")
     e.close()
+
+
+def test_signing_key_signs_at_close_reproducibly(tmp_path):
+    import sealpkg.signing
+
+    key = sealpkg.signing.keygen(algorithm="ed25519")
+    paths = []
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "model.pt"
+        with sealpkg.PackageExporter(str(path), signing_key=key, package_name="org.example.m",
+                                     package_version=3, signed_at="2026-01-01T00:00:00Z",
+                                     policy="builtin:data-only") as e:
+            e.save_pickle("d", "d.pkl", {"a": [1, 2]})
+        paths.append(path)
+        assert sorted(p.name for p in path.parent.iterdir()) == ["model.pt"]
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    names = zipfile.ZipFile(paths[0]).namelist()
+    assert names[-1] == "model/.data/signatures/package.sigstore.json"
+    assert names[-2] == "model/.data/version"
+    for backend in BACKENDS:
+        assert load(paths[0].read_bytes(), backend).load_pickle("d", "d.pkl") == {"a": [1, 2]}
+    with pytest.raises(ValueError, match="package_name and package_version together"):
+        sealpkg.PackageExporter(io.BytesIO(), signing_key=key, package_name="x")
