@@ -571,8 +571,12 @@ class PackageImporter(Importer):
         self._install_on_parent(parent, name, module)
         if filename is not None:
             assert mangled_filename is not None
-            # Tracebacks, inspect and linecache find the source through get_source.
-            linecache.lazycache(mangled_filename, ns)
+            # Tracebacks, inspect and linecache find the source through get_source, via a
+            # weak reference: linecache's entries live forever, and a strong one would keep
+            # the importer, and with it the whole archive snapshot, alive for good.
+            linecache.lazycache(
+                mangled_filename, {"__name__": module.__name__, "__loader__": _WeakLoader(self)}
+            )
             source = normalize_line_endings(self._records.get_record(filename))
             code = compile(source, mangled_filename, "exec", dont_inherit=True)
             exec(code, ns)
@@ -747,6 +751,17 @@ class PackageImporter(Importer):
         if isinstance(package, _ExternNode):
             return  # a shorter extern already covers this one
         package.children[last] = _ExternNode()
+
+
+class _WeakLoader:
+    """``get_source`` of an importer that may be gone (then there is no source: None)."""
+
+    def __init__(self, importer: PackageImporter) -> None:
+        self._importer = weakref.ref(importer)
+
+    def get_source(self, module_name: str) -> Optional[str]:
+        importer = self._importer()
+        return None if importer is None else importer.get_source(module_name)
 
 
 def _is_torch_file_reader(obj: Any) -> bool:

@@ -671,3 +671,41 @@ def test_storage_record_name_and_element_size_are_checked_in_cpp():
     assert _native.storage_element_size("torch.HalfStorage") == 2
     with pytest.raises(sealpkg.MalformedError):
         _native.storage_element_size("builtins.eval")
+
+
+def _sealed_snapshots() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += "memfd:sealpkg-bytes" in os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    return count
+
+
+def test_snapshot_is_released_with_the_last_importer_and_tensor(tmp_path: Path):
+    """linecache keeps its entries forever; it must not keep importers (and so whole archive
+    snapshots) alive. Loaded tensors do keep the snapshot they view."""
+    import gc
+    import inspect
+    import weakref
+
+    path = tmp_path / "lc.pt"
+    with torch.package.PackageExporter(str(path)) as exporter:
+        exporter.save_source_string("lc_mod", "class Holder:\n    pass\n")
+        exporter.save_pickle("res", "big.pkl", torch.ones(1024))
+    gc.collect()
+    baseline = _sealed_snapshots()
+    importer = sealpkg.PackageImporter(str(path))
+    holder = importer.import_module("lc_mod").Holder
+    assert inspect.getsource(holder) == "class Holder:\n    pass\n"  # via linecache
+    big = importer.load_pickle("res", "big.pkl")
+    alive = weakref.ref(importer)
+    assert _sealed_snapshots() == baseline + 1
+    del importer, holder
+    gc.collect()
+    assert alive() is None
+    assert _sealed_snapshots() == baseline + 1  # `big` still views it
+    del big
+    gc.collect()
+    assert _sealed_snapshots() == baseline
