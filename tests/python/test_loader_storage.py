@@ -687,7 +687,6 @@ def test_snapshot_is_released_with_the_last_importer_and_tensor(tmp_path: Path):
     """linecache keeps its entries forever; it must not keep importers (and so whole archive
     snapshots) alive. Loaded tensors do keep the snapshot they view."""
     import gc
-    import inspect
     import weakref
 
     path = tmp_path / "lc.pt"
@@ -697,8 +696,7 @@ def test_snapshot_is_released_with_the_last_importer_and_tensor(tmp_path: Path):
     gc.collect()
     baseline = _sealed_snapshots()
     importer = sealpkg.PackageImporter(str(path))
-    holder = importer.import_module("lc_mod").Holder
-    assert inspect.getsource(holder) == "class Holder:\n    pass\n"  # via linecache
+    holder = importer.import_module("lc_mod").Holder  # registers a lazy linecache entry
     big = importer.load_pickle("res", "big.pkl")
     alive = weakref.ref(importer)
     assert _sealed_snapshots() == baseline + 1
@@ -709,3 +707,16 @@ def test_snapshot_is_released_with_the_last_importer_and_tensor(tmp_path: Path):
     del big
     gc.collect()
     assert _sealed_snapshots() == baseline
+
+
+def test_source_of_packaged_classes_is_found_while_the_importer_lives(tmp_path: Path):
+    import inspect
+    import linecache
+
+    path = tmp_path / "src.pt"
+    with torch.package.PackageExporter(str(path)) as exporter:
+        exporter.save_source_string("src_mod", "class Holder:\n    pass\n")
+    importer = sealpkg.PackageImporter(str(path))
+    module = importer.import_module("src_mod")
+    assert inspect.getsource(module.Holder) == "class Holder:\n    pass\n"
+    assert linecache.getline(module.__file__, 1) == "class Holder:\n"
