@@ -11,6 +11,7 @@ void BindVerifier(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
 void BindSigning(pybind11::module_& m);
 void BindDependencies(pybind11::module_& m);
+void BindSandbox(pybind11::module_& m);
 }  // namespace sealpkg::python
 
 PYBIND11_MODULE(_native, m) {
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_native, m) {
   sealpkg::python::BindLoader(m);
   sealpkg::python::BindSigning(m);
   sealpkg::python::BindDependencies(m);
+  sealpkg::python::BindSandbox(m);
 }

@@ -10,6 +10,7 @@ PACKAGES=(
   python3-torch python3-torchvision
   googletest libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev llvm-14 clang-format
+  libseccomp-dev libboost-dev libboost-filesystem-dev
 )
 
 missing=()

@@ -1,0 +1,6 @@
+# expect: abort
+import os
+
+
+def hit():
+    os.abort()

@@ -1,0 +1,4 @@
+# expect: cpu-limit
+def hit():
+    while True:
+        pass

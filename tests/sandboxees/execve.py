@@ -1,0 +1,6 @@
+# expect: seccomp-kill
+import os
+
+
+def hit():
+    os.execv("/bin/true", ["true"])

@@ -1,0 +1,5 @@
+# expect: worker-error ModuleNotFoundError
+def hit():
+    import tomllib  # not pre-imported: nothing can be read from disk after lockdown
+
+    return tomllib.loads("")

@@ -1,0 +1,3 @@
+# expect: memory-limit
+def hit():
+    return bytearray(10**11)

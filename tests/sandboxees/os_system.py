@@ -1,0 +1,6 @@
+# expect: seccomp-kill
+import os
+
+
+def hit():
+    return os.system("true")  # fork/clone without CLONE_THREAD

@@ -1,0 +1,6 @@
+# expect: timeout
+import time
+
+
+def hit():
+    time.sleep(10**6)
