@@ -205,9 +205,18 @@ std::string AnnotationValue(const Subject& s, std::string_view key) {
 
 }  // namespace
 
-Result<std::vector<uint8_t>> SignEmbedded(std::span<const uint8_t> archive,
-                                          std::span<const PrivateKey* const> keys,
-                                          const SignOptions& options) {
+namespace {
+
+// A signed archive is the original's first `keep` bytes (every entry before any old signature
+// entry, byte for byte) followed by `tail` (signature entry, central directory, end records).
+struct EmbeddedTail {
+  uint64_t keep = 0;
+  std::vector<uint8_t> tail;
+};
+
+Result<EmbeddedTail> BuildEmbeddedTail(std::span<const uint8_t> archive,
+                                       std::span<const PrivateKey* const> keys,
+                                       const SignOptions& options) {
   if (keys.empty()) return InternalError("internal.no-keys", "signing needs at least one key");
   SEALPKG_ASSIGN_OR_RETURN(PackageView v, Examine(archive, options.limits));
   SEALPKG_ASSIGN_OR_RETURN(std::vector<Sha256Digest> digests,
@@ -241,13 +250,25 @@ Result<std::vector<uint8_t>> SignEmbedded(std::span<const uint8_t> archive,
                          "the signature bundle would exceed SigningLimits::max_json_bytes");
   }
 
-  const uint64_t offset = v.base_end();
-  std::vector<uint8_t> out;
-  out.reserve(offset +
-              internal::SignatureTailSize(offset, v.signature_name, bundle.size(), base_cd.size()));
-  out.insert(out.end(), archive.begin(), archive.begin() + static_cast<std::ptrdiff_t>(offset));
-  internal::AppendSignatureTail(out, offset, v.signature_name, AsBytes(bundle), base_cd,
+  EmbeddedTail t;
+  t.keep = v.base_end();
+  t.tail.reserve(
+      internal::SignatureTailSize(t.keep, v.signature_name, bundle.size(), base_cd.size()));
+  internal::AppendSignatureTail(t.tail, t.keep, v.signature_name, AsBytes(bundle), base_cd,
                                 v.base_count);
+  return t;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> SignEmbedded(std::span<const uint8_t> archive,
+                                          std::span<const PrivateKey* const> keys,
+                                          const SignOptions& options) {
+  SEALPKG_ASSIGN_OR_RETURN(EmbeddedTail t, BuildEmbeddedTail(archive, keys, options));
+  std::vector<uint8_t> out;
+  out.reserve(t.keep + t.tail.size());
+  out.insert(out.end(), archive.begin(), archive.begin() + static_cast<std::ptrdiff_t>(t.keep));
+  out.insert(out.end(), t.tail.begin(), t.tail.end());
   return out;
 }
 
@@ -258,8 +279,9 @@ Status SignEmbeddedFile(const std::string& path, std::span<const PrivateKey* con
   if (::stat(path.c_str(), &st) != 0) {
     return IoError("io.stat", "cannot stat '" + path + "': " + ErrnoText(errno));
   }
-  SEALPKG_ASSIGN_OR_RETURN(std::vector<uint8_t> signed_bytes,
-                           SignEmbedded(original.span(), keys, options));
+  // The kept prefix is written straight from the snapshot (no second in-memory copy of the
+  // weights), then the tail: the file holds exactly the bytes that were hashed.
+  SEALPKG_ASSIGN_OR_RETURN(EmbeddedTail t, BuildEmbeddedTail(original.span(), keys, options));
   const size_t sep = path.find_last_of('/');
   const std::string dir = sep == std::string::npos ? "" : path.substr(0, sep + 1);
   const std::string base = sep == std::string::npos ? path : path.substr(sep + 1);
@@ -275,14 +297,20 @@ Status SignEmbeddedFile(const std::string& path, std::span<const PrivateKey* con
     ::unlink(temp.c_str());
     return IoError("io.write", std::string(what) + " '" + temp + "': " + ErrnoText(err));
   };
-  size_t done = 0;
-  while (done < signed_bytes.size()) {
-    const ssize_t n = ::write(fd, signed_bytes.data() + done, signed_bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write");
+  const auto write_all = [&](std::span<const uint8_t> part) {
+    size_t done = 0;
+    while (done < part.size()) {
+      const ssize_t n = ::write(fd, part.data() + done, part.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
+    return true;
+  };
+  if (!write_all(original.span().first(t.keep)) || !write_all(t.tail)) {
+    return fail("cannot write");
   }
   if (::fchmod(fd, st.st_mode & 07777) != 0 || ::fsync(fd) != 0) return fail("cannot finish");
   if (::close(fd) != 0) {
