@@ -20,6 +20,11 @@ PROTOCOL_4_OPCODES = {"SHORT_BINUNICODE", "BINUNICODE8", "MEMOIZE", "FRAME", "ST
                       "EMPTY_SET", "ADDITEMS", "FROZENSET"}
 
 
+# torchvision imports accimage (an optional image backend) inside try/except. Stock torch.package
+# drops the unresolvable import silently; sealpkg's exporter requires a decision, and extern is the
+# honest one (the host either has it or the import fails into the except branch).
+OPTIONAL_EXTERNS = {"accimage"}
+
 def infer(cli: Path, package: Path) -> dict:
     out = subprocess.run([str(cli), "policy", "infer", str(package), "--name", "x"],
                          check=True, capture_output=True).stdout
@@ -88,7 +93,7 @@ reflection = {toml_list(get("source.reflection"))}
 dynamic_import = {toml_list(get("source.dynamic_import"))}
 
 [package]
-externs = {toml_list(get("package.externs"))}
+externs = {toml_list(get("package.externs") | OPTIONAL_EXTERNS)}
 interned = {toml_list(get("package.interned"))}
 resources = []
 torchscript = false
