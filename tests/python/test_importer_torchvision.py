@@ -29,6 +29,7 @@ from torchvision_corpus import (
     corpus_files,
     default_corpus_dir,
     example_input,
+    forward_checked,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +73,8 @@ def _run(importer_cls: Any, path: Path, family: str, name: str) -> Tuple[Any, Di
     module = type(model).__module__
     assert module.startswith(imp.id() + "."), module
     assert not model.training
+    if not forward_checked(name):  # weights only (FORWARD_MODELS in torchvision_corpus.py)
+        return None, model.state_dict()
     torch.manual_seed(0)
     with torch.no_grad():
         out = model(*example_input(family, name))

@@ -410,6 +410,27 @@ def _summary(files: Sequence[CorpusFile]) -> str:
 # Round trip through stock torch.package
 
 
+# Forward passes dominate the cost of the corpus checks (89 models, several loads each, on 2
+# cores). Every model's weights are always compared; forward outputs are compared for one or two
+# models of each family and architecture kind, unless SEALPKG_CORPUS_FORWARD=all (or a list).
+FORWARD_MODELS = (
+    "resnet18", "mobilenet_v3_small", "efficientnet_b0", "vit_b_16", "swin_t", "convnext_tiny",
+    "squeezenet1_1", "googlenet", "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "ssdlite320_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
+    "r3d_18", "raft_small",
+)
+
+
+def forward_checked(name: str) -> bool:
+    """Whether the corpus checks run model ``name`` forward (see FORWARD_MODELS)."""
+    env = os.environ.get("SEALPKG_CORPUS_FORWARD", "").strip()
+    if env == "all":
+        return True
+    if env:
+        return name in {m.strip() for m in env.split(",")}
+    return name in FORWARD_MODELS
+
+
 def example_input(family: str, name: str = "") -> Any:
     """A fixed input the model of that family (and name) accepts."""
     g = torch.Generator().manual_seed(1)
