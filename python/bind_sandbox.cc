@@ -184,11 +184,13 @@ void BindSandbox(py::module_& m) {
         const Value request = Value::Dict({{"op", Value::Str(op)},
                                            {"package", Value::Str(package)},
                                            {"resource", Value::Str(resource)}});
-        Result<sandbox::LoadOutcome> r = [&] {
+        auto r = std::make_unique<Result<sandbox::LoadOutcome>>(Status());
+        {
           py::gil_scoped_release nogil;
-          return sandbox::RunSandboxedLoad(o, archive.sealed_fd(), request);
-        }();
-        sandbox::LoadOutcome out = ValueOrThrow(std::move(r));
+          *r = sandbox::RunSandboxedLoad(o, archive.sealed_fd(), request);
+        }
+        if (!r->ok()) ThrowStatus(r->status());
+        sandbox::LoadOutcome& out = r->value();
         py::dict d;
         d["kind"] = std::string(sandbox::OutcomeName(out.kind));
         d["message"] = out.message;

@@ -62,6 +62,9 @@ Result<Received> ReceiveMessage(int sock, const SandboxLimits& limits) {
     do {
       size = ::recv(sock, head, sizeof head, MSG_PEEK | MSG_TRUNC);
     } while (size < 0 && errno == EINTR);
+    if (size < 0 && errno == ECONNRESET) {
+      return IoError("io.peer-closed", "the worker closed the channel");
+    }
     if (size < 0) return IoError("io.recv", "recv: " + Errno());
     if (size == 0) return IoError("io.peer-closed", "the worker closed the channel");
     if (static_cast<size_t>(size) > kDatagramBytes) {

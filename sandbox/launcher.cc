@@ -16,6 +16,7 @@
 #include <string>
 
 #include "sandbox/channel.h"
+#include "sandbox/seccomp_policy.h"
 
 namespace sealpkg::sandbox {
 namespace {
@@ -102,7 +103,7 @@ void Classify(const Worker& w, LoadOutcome* out) {
   if (out->exit_code == 159 && at != std::string::npos) {
     out->kind = OutcomeKind::kSeccompKill;
     const int nr = std::atoi(out->output.c_str() + at + 25);
-    out->message = "seccomp: blocked syscall " + std::to_string(nr) + " (diagnose mode)";
+    out->message = "seccomp: blocked syscall " + SyscallName(nr) + " (diagnose mode)";
     return;
   }
   out->kind = OutcomeKind::kExited;

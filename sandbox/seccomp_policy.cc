@@ -104,9 +104,11 @@ std::vector<SyscallRule> BuildSeccompPolicy(const SeccompOptions& o) {
                               {MADV_NORMAL, "MADV_NORMAL"},
                               {MADV_RANDOM, "MADV_RANDOM"},
                               {MADV_WILLNEED, "MADV_WILLNEED"},
-                              {MADV_HUGEPAGE, "MADV_HUGEPAGE"}}) {
+                              {MADV_HUGEPAGE, "MADV_HUGEPAGE"},
+                              {MADV_SEQUENTIAL, "MADV_SEQUENTIAL"},
+                              {22 /* MADV_POPULATE_READ */, "MADV_POPULATE_READ"}}) {
     allow_if("madvise", {{2, 0, static_cast<uint64_t>(advice)}}, std::string("advice == ") + name,
-             "allocator trimming, torch's large-page hints");
+             "allocator trimming, large-page and prefault hints");
   }
 
   // I/O on what we already hold. No syscall can open anything new.
@@ -136,6 +138,8 @@ std::vector<SyscallRule> BuildSeccompPolicy(const SeccompOptions& o) {
            "the result (and its memfd) to the parent");
   allow_if("recvmsg", {{0, 0, ipc}}, "fd == " + std::to_string(o.ipc_fd),
            "the request from the parent");
+  allow_if("recvfrom", {{0, 0, ipc}}, "fd == " + std::to_string(o.ipc_fd),
+           "peeking at the request's size (recv MSG_PEEK)");
 
   // Threads (torch/OpenMP), signals, time, randomness.
   allow_if("clone", {{0, 0, kThreadCloneFlags}}, "flags == glibc thread flags",
@@ -176,7 +180,12 @@ std::vector<SyscallRule> BuildSeccompPolicy(const SeccompOptions& o) {
         "linkat",     "chmod",     "fchmodat",   "truncate", "chdir"}) {
     deny(fs, EACCES, "filesystem: nothing to open or change (EACCES gives clean errors)");
   }
-  deny("newfstatat", EACCES, "stat of a path (without AT_EMPTY_PATH)");
+  p.push_back({"newfstatat",
+               RuleAction::kErrno,
+               EACCES,
+               {{3, AT_EMPTY_PATH, 0}},
+               "flags lacks AT_EMPTY_PATH",
+               "stat of a path"});
   deny("ioctl", ENOTTY, "no terminal or device (TIOCSTI lesson)");
   return p;
 }

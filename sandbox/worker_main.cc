@@ -142,7 +142,8 @@ SeccompOptions PolicyOptions(const Options& o) {
 }
 
 std::vector<std::string> ReadablePaths(const Options& o) {
-  std::vector<std::string> paths = {"/usr", "/lib", "/lib64", "/etc", "/proc", "/sys"};
+  std::vector<std::string> paths = {"/usr",  "/lib", "/lib64",       "/etc",
+                                    "/proc", "/sys", "/dev/urandom", "/dev/null"};
   if (!o.python_path.empty()) paths.push_back(o.python_path);
   return paths;
 }

@@ -1,4 +1,4 @@
-# expect: worker-error ModuleNotFoundError
+# expect: worker-error PermissionError
 def hit():
     import tomllib  # not pre-imported: nothing can be read from disk after lockdown
 
