@@ -6,10 +6,12 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "archive/zip_reader.h"
 #include "core/file_bytes.h"
 #include "core/limits.h"
 #include "core/printable.h"
@@ -168,6 +170,7 @@ py::dict VerifyWithTrust(const py::object& source, const std::string& name,
   std::string path = name;
   std::optional<std::vector<uint8_t>> sig;
   py::bytes keep;
+  std::shared_ptr<archive::Archive> archive;
   if (py::isinstance<py::str>(source)) {
     path = source.cast<std::string>();
     bytes.emplace(ValueOrThrow(FileBytes::Snapshot(path, limits.archive)));
@@ -180,6 +183,11 @@ py::dict VerifyWithTrust(const py::object& source, const std::string& name,
         ThrowStatus(s.status());
       }
     }
+  } else if (py::isinstance<archive::Archive>(source)) {
+    // An opened archive (e.g. a PackageImporter's sealed snapshot): verify the very bytes that
+    // will be loaded; `archive` keeps them alive for the whole call.
+    archive = source.cast<std::shared_ptr<archive::Archive>>();
+    bytes.emplace(FileBytes::Borrow(archive->bytes()));
   } else {
     // Python bytes are immutable and `keep` holds them for the whole call: verify in place.
     keep = source.cast<py::bytes>();
