@@ -78,8 +78,9 @@ class StorageMap {
   StorageMap& operator=(const StorageMap&) = delete;
   ~StorageMap();
 
-  // Validates the id (PlaceStorage) and, for a mappable record, its CRC-32 (once per record
-  // per map), then says where the bytes are.
+  // Validates the id (PlaceStorage) and, for a mappable record, its CRC-32 (read from the
+  // sealed memfd with pread, once per record for this map and its siblings), then says where
+  // the bytes are. Nothing is faulted into the mapping: pages map in when a tensor uses them.
   Result<StorageSlice> Locate(std::string_view key, std::string_view storage_type, uint64_t numel);
 
   // The whole archive, writable, private to this map.

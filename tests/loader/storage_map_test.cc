@@ -31,9 +31,9 @@ std::vector<uint8_t> PackageBytes() {
   EXPECT_TRUE(writer.ok());
   archive::ZipWriter w = std::move(writer).value();
   const std::string pkl = "\x80\x03N.";
-  EXPECT_TRUE(w.AddRecord("res/x.pkl", std::span(reinterpret_cast<const uint8_t*>(pkl.data()),
-                                                 pkl.size()))
-                  .ok());
+  EXPECT_TRUE(
+      w.AddRecord("res/x.pkl", std::span(reinterpret_cast<const uint8_t*>(pkl.data()), pkl.size()))
+          .ok());
   EXPECT_TRUE(w.AddRecord(".data/0.storage", Pattern(40, 1)).ok());
   EXPECT_TRUE(w.AddRecord(".data/1.storage", Pattern(8, 100)).ok());
   EXPECT_TRUE(w.AddRecord(".data/extern_modules", std::vector<uint8_t>{'t', '\n'}).ok());
