@@ -19,6 +19,10 @@ Differences from torch 1.13 (deliberate; see also the module docstrings of
 * a persistent id of an unknown type raises ``pickle.UnpicklingError`` (torch returns None);
 * ``policy=`` (keyword-only, off by default) verifies the exact bytes that will be loaded
   before the importer exists; on rejection :class:`PackageRejectedError` carries the report.
+  ``trust=`` (a trust store directory) / ``require_signature=True`` check the package signature
+  first (embedded, or ``signature=`` a detached bundle); a policy file from disk must be signed
+  (``unsafe_unsigned_policy=True`` for local experiments). All decisions are made in C++ on the
+  sealed snapshot; nothing from the package has run when they fail.
 """
 from __future__ import annotations
 
@@ -294,13 +298,19 @@ class PackageImporter(Importer):
         module_allowed: Callable[[str], bool] = lambda module_name: True,
         *,
         policy: Optional[Union[str, "os.PathLike[str]"]] = None,
+        trust: Optional[Union[str, "os.PathLike[str]"]] = None,
+        require_signature: bool = False,
+        signature: Optional[Union[bytes, str, "os.PathLike[str]"]] = None,
+        unsafe_unsigned_policy: bool = False,
     ) -> None:
+        checked = (policy is not None or trust is not None or require_signature
+                   or signature is not None)
         self.zip_reader: Any
         self._records: Any
         if isinstance(file_or_buffer, (str, Path)):
             self.filename = str(file_or_buffer)
             if os.path.isdir(self.filename):
-                if policy is not None:
+                if checked:
                     raise ValueError(
                         "policy= needs a package file or buffer: a folder is not an "
                         "immutable snapshot that can be verified and then loaded"
@@ -309,9 +319,10 @@ class PackageImporter(Importer):
             else:
                 self._records = _ArchiveRecords(ArchiveReader(self.filename))
         elif _is_torch_file_reader(file_or_buffer):
-            if policy is not None:
+            if checked:
                 raise ValueError(
-                    "policy= needs a package file or buffer, not a torch._C.PyTorchFileReader"
+                    "policy=/trust= need a package file or buffer, not a "
+                    "torch._C.PyTorchFileReader"
                 )
             self.filename = "<pytorch_file_reader>"
             self._records = self.zip_reader = file_or_buffer
@@ -319,8 +330,14 @@ class PackageImporter(Importer):
             self.filename = "<binary>"
             self._records = _ArchiveRecords(ArchiveReader(file_or_buffer))
 
-        if policy is not None:
-            self._verify(os.fspath(policy))
+        if checked:
+            self._verify(
+                os.fspath(policy) if policy is not None else None,
+                os.fspath(trust) if trust is not None else None,
+                require_signature or trust is not None or signature is not None,
+                signature,
+                unsafe_unsigned_policy,
+            )
 
         self.root = _PackageNode(None)
         self.modules = {}
@@ -357,16 +374,37 @@ class PackageImporter(Importer):
                 return records.torch_reader()
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _verify(self, policy: str) -> None:
+    def _verify(
+        self,
+        policy: Optional[str],
+        trust: Optional[str],
+        require_signature: bool,
+        signature: Optional[Union[bytes, str, "os.PathLike[str]"]],
+        unsafe_unsigned_policy: bool,
+    ) -> None:
         if not isinstance(self._records, _ArchiveRecords):
-            raise ValueError("policy= needs a package file or buffer")
-        report = _native.verify_archive(self._records.reader._impl, policy, self.filename)
-        if not report.accepted:
-            raise PackageRejectedError(
-                f"package '{self.filename}' was rejected by policy '{policy}':\n"
-                + report.to_text(),
-                report,
-            )
+            raise ValueError("policy=/trust= need a package file or buffer")
+        if signature is not None and not isinstance(signature, (bytes, bytearray)):
+            with open(os.fspath(signature), "rb") as f:
+                signature = f.read()
+        # Signature (trust store), statement, policy (signed unless built in), then the static
+        # verifier: all in C++, over the sealed snapshot this importer loads from.
+        result = _native.verify_with_trust(
+            self._records.reader._impl, self.filename, policy, trust, unsafe_unsigned_policy,
+            bytes(signature) if signature is not None else None, require_signature)
+        if result["accepted"]:
+            return
+        report = result["report"]
+        what = f"policy '{policy}'" if result["failed_check"] == "static" else "its signature"
+        if report is not None and result["failed_check"] == "static":
+            detail = report.to_text()
+        else:
+            error = result["error"] or {}
+            where = f" entry {error.get('entry')!r}" if error.get("entry") else ""
+            detail = (f"{result['failed_check']} check failed: [{error.get('reason')}]{where}: "
+                      f"{error.get('message')}\n")
+        raise PackageRejectedError(
+            f"package '{self.filename}' was rejected by {what}:\n" + detail, report)
 
     # -- public API -----------------------------------------------------------------------------
 

@@ -605,7 +605,9 @@ def test_policy_rejects_before_any_package_code_runs(trojan: Dict[str, Any], as_
 def test_policy_accepting_the_package_loads_it(trojan: Dict[str, Any], tmp_path: Path):
     policy = tmp_path / "exact.toml"
     policy.write_text(sealpkg.infer_policy(str(trojan["path"]), name="exact"))
-    importer = sealpkg.PackageImporter(str(trojan["path"]), policy=str(policy))
+    # An unsigned local policy file (policy signing: tests/python/test_loader_trust.py).
+    importer = sealpkg.PackageImporter(str(trojan["path"]), policy=str(policy),
+                                       unsafe_unsigned_policy=True)
     assert not trojan["marker"].exists()  # verification itself ran nothing
     loaded = importer.load_pickle("res", "x.pkl")
     assert torch.equal(loaded["weights"], torch.ones(4))
@@ -620,7 +622,8 @@ def test_policy_verdict_covers_the_bytes_that_are_loaded(tmp_path: Path, trojan:
     policy.write_text(sealpkg.infer_policy(str(benign), name="benign"))
     target = tmp_path / "swap.pt"
     shutil.copy(benign, target)
-    importer = sealpkg.PackageImporter(str(target), policy=str(policy))
+    importer = sealpkg.PackageImporter(str(target), policy=str(policy),
+                                       unsafe_unsigned_policy=True)
     shutil.copy(trojan["path"], target)  # the attacker swaps the file
     assert torch.equal(importer.load_pickle("res", "x.pkl"), torch.ones(4))
     with pytest.raises(RuntimeError, match="failed locating file res/does-not-exist"):
