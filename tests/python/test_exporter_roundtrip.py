@@ -41,6 +41,7 @@ from torchvision_corpus import (  # noqa: E402
     corpus_files,
     forward_checked,
     example_input,
+    release_package_references,
 )
 
 STREAM = os.environ.get("SEALPKG_CORPUS_STREAM") == "1"
@@ -208,7 +209,7 @@ def _check_reexport(package: CorpusFile, workdir: Path) -> None:
     finally:
         if target.exists():
             target.unlink()
-        gc.collect()
+        release_package_references()
         TIMES.append(time.monotonic() - start)
 
 

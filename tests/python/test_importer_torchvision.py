@@ -30,6 +30,7 @@ from torchvision_corpus import (
     default_corpus_dir,
     example_input,
     forward_checked,
+    release_package_references,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,7 +119,7 @@ def compare_files(package: CorpusFile, state_dict: Optional[CorpusFile]) -> None
             None if _close(want, got) else "outputs differ from the stock load's")
     except Exception:  # noqa: BLE001
         RESULTS[("sealpkg", name)] = traceback.format_exc()
-    gc.collect()
+    release_package_references()
     TIMES[name] = time.monotonic() - start
 
 

@@ -431,6 +431,26 @@ def forward_checked(name: str) -> bool:
     return name in FORWARD_MODELS
 
 
+def release_package_references() -> None:
+    """Drop the process-wide references torch and typing keep to packaged code.
+
+    torchvision calls torch.fx.wrap() at import, which appends the packaged module's globals to a
+    global list, and typing's caches hold packaged classes; either keeps the importer (and, for
+    sealpkg, its sealed in-memory snapshot of the archive) alive after the model is gone. A
+    process loading the whole corpus would otherwise grow by each package's size (a known
+    limitation of sealpkg's importer, noted in issue 5)."""
+    import gc
+    import typing
+
+    import torch.fx._symbolic_trace as symbolic_trace
+
+    wrapped = symbolic_trace._wrapped_fns_to_patch
+    wrapped[:] = [(g, n) for (g, n) in wrapped if not g.get("__torch_package__")]
+    for cleanup in getattr(typing, "_cleanups", []):
+        cleanup()
+    gc.collect()
+
+
 def example_input(family: str, name: str = "") -> Any:
     """A fixed input the model of that family (and name) accepts."""
     g = torch.Generator().manual_seed(1)
