@@ -1,13 +1,14 @@
 // manifest_parser: arbitrary bytes -> the strict JSON parser, the DSSE envelope, Sigstore bundle,
-// in-toto and OMS statement parsers (signing/), and embedded-signature verification of a fixed
-// package whose signature entry is replaced (in canonical form) by the input.
+// in-toto and OMS statement parsers (signing/), the trust documents (trust.json as an initial
+// pin, its root predicate, state.json), and embedded-signature verification of a fixed package
+// whose signature entry is replaced (in canonical form) by the input.
 //
 // Invariants (each violation calls abort()):
 //   - no parser and no verification ever returns kInternal;
 //   - parsing is deterministic: a second parse gives the same verdict and the same value;
 //   - canonical forms are fixed points: for accepted JSON, SerializeJson(value) parses back to a
 //     value with the same serialization; the same for bundles (SerializeBundle), envelopes and
-//     OMS statements;
+//     OMS statements; an accepted state.json re-serializes to a fixed point;
 //   - verification of the fixed package with the input as its bundle succeeds only if the input
 //     is byte-identical to the package's real bundle.
 #include <cstddef>
@@ -29,6 +30,7 @@
 #include "signing/json.h"
 #include "signing/package_signature.h"
 #include "signing/statement.h"
+#include "signing/trust_store.h"
 
 namespace {
 
@@ -129,6 +131,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       input, "ParseInTotoStatement",
       [&](std::span<const uint8_t> b) { return ParseInTotoStatement(b, limits); },
       [](const InTotoStatement& s) { return SerializeJson(InTotoStatementToJson(s)); });
+
+  // Trust documents: state.json (canonical round trip), a trust root predicate, and trust.json as
+  // an initial pin at a fixed time (never kInternal; acceptance needs a valid self-signature).
+  const sealpkg::TrustLimits trust_limits;
+  if (auto state = sealpkg::signing::ParseTrustState(AsBytes(input), trust_limits); state.ok()) {
+    const std::string canonical = sealpkg::signing::SerializeTrustState(*state);
+    auto again = sealpkg::signing::ParseTrustState(AsBytes(canonical), trust_limits);
+    if (!again.ok() || sealpkg::signing::SerializeTrustState(*again) != canonical) {
+      Fail("trust state does not round-trip", input, canonical);
+    }
+  } else {
+    NoInternal(state.status(), input, "ParseTrustState");
+  }
+  if (auto json = ParseJson(AsBytes(input), limits); json.ok()) {
+    NoInternal(sealpkg::signing::TrustRootFromJson(*json, trust_limits).status(), input,
+               "TrustRootFromJson");
+  }
+  NoInternal(sealpkg::signing::VerifyTrustDocument(AsBytes(input), nullptr, 1'800'000'000).status(),
+             input, "VerifyTrustDocument");
 
   // The input as the bundle of a fixed package, in canonical tail form.
   const Fixture& fx = GetFixture();
