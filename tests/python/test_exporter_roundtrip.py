@@ -20,13 +20,14 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "exporter_fixtures"))
 
 import expfix_models  # noqa: E402
+from corpus_checks import isolated, reexport_check  # noqa: E402
 import sealpkg  # noqa: E402
 import torch  # noqa: E402
 import torch.package  # noqa: E402
@@ -39,9 +40,7 @@ from torchvision_corpus import (  # noqa: E402
     build_corpus,
     build_model,
     corpus_files,
-    forward_checked,
     example_input,
-    release_package_references,
 )
 
 STREAM = os.environ.get("SEALPKG_CORPUS_STREAM") == "1"
@@ -186,31 +185,14 @@ TIMES: List[float] = []
 
 
 def _check_reexport(package: CorpusFile, workdir: Path) -> None:
+    # In a recycled child process: loaded packages pin memory process-wide (corpus_checks.py).
     start = time.monotonic()
-    target = workdir / f"{package.name}.reexported.pt"
     try:
-        def observe(model: Any) -> Any:  # outputs, or weights only (see FORWARD_MODELS)
-            if forward_checked(package.name):
-                return _run(model, package.family, package.name)
-            return model.state_dict()
-
-        stock = torch.package.PackageImporter(str(package.path)).load_pickle("model", "model.pkl")
-        want = observe(stock)
-        del stock
-        reexport(package.path, target, sealpkg.PackageImporter)
-        for importer_cls in (torch.package.PackageImporter, sealpkg.PackageImporter):
-            got = observe(importer_cls(str(target)).load_pickle("model", "model.pkl"))
-            if not _same(want, got):
-                RESULTS[package.name] = f"{importer_cls.__module__}: outputs differ"
-                return
-        RESULTS[package.name] = None
-    except Exception:  # noqa: BLE001 - recorded, reported by the test
-        RESULTS[package.name] = traceback.format_exc()
-    finally:
-        if target.exists():
-            target.unlink()
-        release_package_references()
-        TIMES.append(time.monotonic() - start)
+        RESULTS[package.name] = isolated(reexport_check, str(package.path), package.family,
+                                         package.name, str(workdir))
+    except Exception:  # noqa: BLE001 - e.g. the child died; reported by the test
+        RESULTS[package.name] = "check process failed:\n" + traceback.format_exc()
+    TIMES.append(time.monotonic() - start)
 
 
 _WORKDIR: List[Path] = []
