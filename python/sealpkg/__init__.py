@@ -8,7 +8,7 @@ attacks), :class:`GlobGroup` and :class:`Directory` with torch.package's semanti
 """
 from __future__ import annotations
 
-from . import _native, analyze
+from . import _native, analyze, sandbox
 from .analyze import is_from_package
 from .archive import ArchiveReader, ArchiveWriter, archive_name_for_path
 from .errors import (
@@ -93,4 +93,5 @@ __all__ = [
     "sign_archive_bytes",
     "sign_policy",
     "verify_signature",
+    "sandbox",
 ]
