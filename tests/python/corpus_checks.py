@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
 _POOL: Any = None
-CHECKS_PER_CHILD = 6
+CHECKS_PER_CHILD = 12
 
 
 def isolated(fn: Callable[..., Any], *args: Any) -> Any:
