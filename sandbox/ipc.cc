@@ -59,7 +59,7 @@ class Decoder {
       Value* slot = nullptr;
       if (container->kind == Kind::kDict) {
         SEALPKG_ASSIGN_OR_RETURN(std::string key, ReadText());
-        container->entries.emplace_back(std::move(key), Value{});
+        container->entries.push_back(DictEntry{std::move(key), Value{}});
         slot = &container->entries.back().second;
       } else {
         container->items.emplace_back();
@@ -435,7 +435,7 @@ Value Value::Tuple(std::vector<Value> x) {
   v.items = std::move(x);
   return v;
 }
-Value Value::Dict(std::vector<std::pair<std::string, Value>> x) {
+Value Value::Dict(std::vector<DictEntry> x) {
   Value v;
   v.kind = Kind::kDict;
   v.entries = std::move(x);

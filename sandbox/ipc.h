@@ -80,16 +80,18 @@ enum class Kind : uint8_t {
   kTensor = 10,
 };
 
+struct DictEntry;  // {key, value}: defined below, once Value is complete
+
 struct Value {
   Kind kind = Kind::kNone;
   int64_t i = 0;
   double f = 0;
-  std::string s;                                       // kStr (UTF-8) and kBytes
-  std::vector<Value> items;                            // kList, kTuple
-  std::vector<std::pair<std::string, Value>> entries;  // kDict, in wire order
-  TensorRef tensor;                                    // kTensor
+  std::string s;                   // kStr (UTF-8) and kBytes
+  std::vector<Value> items;        // kList, kTuple
+  std::vector<DictEntry> entries;  // kDict, in wire order
+  TensorRef tensor;                // kTensor
 
-  static Value None() { return Value{}; }
+  static Value None();
   static Value Bool(bool b);
   static Value Int(int64_t v);
   static Value Float(double v);
@@ -97,12 +99,23 @@ struct Value {
   static Value Bytes(std::string v);
   static Value List(std::vector<Value> v);
   static Value Tuple(std::vector<Value> v);
-  static Value Dict(std::vector<std::pair<std::string, Value>> v);
+  static Value Dict(std::vector<DictEntry> v);
   static Value Tensor(TensorRef t);
 
   // Dict lookup (first match); nullptr when absent or not a dict.
   const Value* Find(std::string_view key) const;
 };
+
+// A dict item. Not std::pair<std::string, Value>: a pair needs Value complete where Value's own
+// members are declared, which libstdc++ tolerates and clang rejects.
+struct DictEntry {
+  std::string first;
+  Value second;
+};
+
+inline Value Value::None() {
+  return Value{};
+}
 
 struct Header {
   MessageType type = MessageType::kReady;
