@@ -52,8 +52,10 @@ Status Compile(const SeccompOptions& options, Ctx& ctx) {
     }
     std::vector<scmp_arg_cmp> cmps;
     for (const ArgCheck& c : rule.checks) {
-      cmps.push_back(c.mask == 0 ? SCMP_CMP(c.arg, SCMP_CMP_EQ, c.value)
-                                 : SCMP_CMP(c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value));
+      // Spelled out (not SCMP_CMP): clang's -Wmissing-field-initializers rejects the macro's
+      // partial initializer for the EQ form.
+      cmps.push_back(c.mask == 0 ? scmp_arg_cmp{c.arg, SCMP_CMP_EQ, c.value, 0}
+                                 : scmp_arg_cmp{c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value});
     }
     const uint32_t action =
         rule.action == RuleAction::kAllow ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(rule.errno_value);

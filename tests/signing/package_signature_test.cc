@@ -145,8 +145,9 @@ TEST_F(SignatureTest, StatementIsOmsShaped) {
     EXPECT_LT(st->resources[i - 1].name, st->resources[i].name);
   }
   for (const auto& [record, data] : SmallRecords()) {
+    const std::string full = "pkg/" + record;  // clang-14 cannot capture structured bindings
     const auto it = std::find_if(st->resources.begin(), st->resources.end(),
-                                 [&](const Resource& r) { return r.name == "pkg/" + record; });
+                                 [&](const Resource& r) { return r.name == full; });
     ASSERT_NE(it, st->resources.end()) << record;
     EXPECT_EQ(HexEncode(it->digest), Sha256Hex(AsBytes(data)));
     EXPECT_EQ(*it->size, data.size());
