@@ -335,18 +335,6 @@ int RunVerify(const Options& o) {
     return kExitOk;
   }
   VerifyReport report = verifier::VerifyBytes(bytes->span(), path, *policy, limits);
-  if (trusted->mode == "embedded") {
-    // The signature entry was just verified as sealpkg's own bundle: it is not a resource the
-    // policy must list.
-    const std::string sig_entry = v.subject_name + "/" + std::string(signing::kSignatureRecord);
-    std::erase_if(report.findings, [&](const verifier::Finding& f) {
-      return f.code == verifier::code::kPackageEntryDenied &&
-             (f.entry == sig_entry || f.entry == signing::kSignatureRecord);
-    });
-    report.accepted = std::none_of(
-        report.findings.begin(), report.findings.end(),
-        [](const verifier::Finding& f) { return f.severity == verifier::Severity::kError; });
-  }
   if (!text) {
     finish(report.accepted ? "" : "static", Status(), {report});
     return report.accepted ? kExitOk : kExitRejected;

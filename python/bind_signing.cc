@@ -198,7 +198,6 @@ py::dict VerifyWithTrust(const py::object& source, const std::string& name,
     const std::string_view view = detached->cast<std::string_view>();
     sig.emplace(view.begin(), view.end());
   }
-  std::string sig_entry;
   if (need_signature) {
     TrustStore store = OpenStore(trust, now);
     signing::PackageTrustOptions topts;
@@ -233,9 +232,6 @@ py::dict VerifyWithTrust(const py::object& source, const std::string& name,
     sd["signed_at"] = v.signed_at;
     sd["entry_count"] = v.entry_count;
     out["signature"] = sd;
-    if (trusted->mode == "embedded") {
-      sig_entry = v.subject_name + "/" + std::string(signing::kSignatureRecord);
-    }
   }
   if (!policy) {
     out["accepted"] = true;
@@ -245,16 +241,6 @@ py::dict VerifyWithTrust(const py::object& source, const std::string& name,
     py::gil_scoped_release nogil;
     return verifier::VerifyBytes(bytes->span(), path, policy->policy, limits);
   }();
-  if (!sig_entry.empty()) {
-    // The verified signature entry is sealpkg's own bundle, not a resource the policy lists.
-    std::erase_if(report.findings, [&](const verifier::Finding& f) {
-      return f.code == verifier::code::kPackageEntryDenied &&
-             (f.entry == sig_entry || f.entry == signing::kSignatureRecord);
-    });
-    report.accepted = std::none_of(
-        report.findings.begin(), report.findings.end(),
-        [](const verifier::Finding& f) { return f.severity == verifier::Severity::kError; });
-  }
   out["accepted"] = report.accepted;
   if (!report.accepted) out["failed_check"] = "static";
   out["report"] = py::cast(std::move(report));
