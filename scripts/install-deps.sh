@@ -11,6 +11,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev llvm-14 clang-format
   libseccomp-dev libboost-dev libboost-filesystem-dev
+  python3-distributed
 )
 
 missing=()
