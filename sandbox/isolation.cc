@@ -111,9 +111,19 @@ Status DropRoot(IsolationReport* report) {
     return OkStatus();
   }
   constexpr uid_t kNobody = 65534;
+  const pid_t parent = ::getppid();
   if (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
       ::setresuid(kNobody, kNobody, kNobody) != 0) {
     return IoError("sandbox.drop-root", "cannot switch to uid 65534: " + Errno());
+  }
+  // security: changing the euid/egid clears the parent-death signal (prctl(2)); without
+  // re-arming it, a worker started by a root parent outlives that parent. If the parent died
+  // in between, nobody would kill us.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    return IoError("sandbox.pdeathsig", "PR_SET_PDEATHSIG after dropping root: " + Errno());
+  }
+  if (::getppid() != parent) {
+    return IoError("sandbox.parent-gone", "the parent exited while the worker dropped root");
   }
   // setuid cleared "dumpable", which locks /proc/self/uid_map; the user namespace needs it.
   ::prctl(PR_SET_DUMPABLE, 1);

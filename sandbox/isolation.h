@@ -38,7 +38,8 @@ struct IsolationReport {
 Status SanitizeFds(int keep_max);
 // setsid (no controlling tty: TIOCSTI) and PDEATHSIG SIGKILL; fails if the parent is already gone.
 Status DetachFromParent(pid_t expected_parent);
-// As root: no supplementary groups, gid/uid 65534, dumpable again (for uid_map).
+// As root: no supplementary groups, gid/uid 65534, dumpable again (for uid_map), and the
+// parent-death signal re-armed (the credential change cleared it).
 Status DropRoot(IsolationReport* report);
 // user/net/ipc/uts/mount namespaces; maps the current uid to itself.
 void EnterNamespaces(IsolationReport* report);
