@@ -163,6 +163,21 @@ struct SandboxLimits {
   uint64_t open_files = 64;
 };
 
+struct SafetensorsLimits {
+  // Bytes of the JSON header. The reference implementation (huggingface/safetensors) refuses
+  // headers over 100 MB; a header entry costs ~100 bytes, so 100 MB is ~10^6 tensors.
+  uint64_t max_header_bytes = 100000000;
+  // Tensors in one file: 4x what one sandbox result may carry (SandboxLimits::max_tensors), for
+  // merged checkpoints. The header parse is budgeted from it (16 JSON values per tensor), so it
+  // also bounds the memory a hostile header can make the parser allocate.
+  uint64_t max_tensors = 1u << 18;
+  // Dimensions of one tensor, as across the sandbox boundary (SandboxLimits::max_tensor_dims).
+  uint64_t max_dims = 64;
+  // Bytes of one tensor's data or of the whole data section: the archive bound
+  // (ArchiveLimits::max_archive_bytes) doubled, for checkpoints converted up from fp16.
+  uint64_t max_data_bytes = 64ull << 30;
+};
+
 struct Limits {
   ArchiveLimits archive;
   PickleLimits pickle;
@@ -171,6 +186,7 @@ struct Limits {
   SigningLimits signing;
   TrustLimits trust;
   SandboxLimits sandbox;
+  SafetensorsLimits safetensors;
 };
 
 }  // namespace sealpkg
