@@ -6,10 +6,10 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
   zlib1g-dev libzip-dev libcli11-dev libssl-dev
-  pybind11-dev python3-dev python3-pytest
+  pybind11-dev python3-dev python3-pytest python3-pytest-xdist
   python3-torch python3-torchvision
   googletest libgtest-dev libgmock-dev
-  clang-14 libclang-rt-14-dev llvm-14 clang-format
+  clang-14 libclang-rt-14-dev llvm-14 clang-format clang-tidy-14
   libseccomp-dev libboost-dev libboost-filesystem-dev
   python3-distributed
 )

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Time-boxed fuzzing of every target, one at a time (CI and local use).
+# Time-boxed fuzzing of every target (CI and local use).
 #
 #   fuzz/scripts/run_fuzzers.sh BUILD_DIR [SECONDS]      # BUILD_DIR configured with -DSEALPKG_FUZZ=ON
 #
 # SECONDS per target defaults to $SEALPKG_FUZZ_SECONDS, else 60. FUZZ_TARGETS="glob" limits the
-# run to some targets. New inputs go to BUILD_DIR/fuzz-scratch/<t> (listed first, so libFuzzer
+# run to some targets; FUZZ_JOBS=N fuzzes N targets at a time (default 1; CI uses one per core:
+# each target still gets SECONDS of wall time, on a core of its own). Reports are printed per
+# target, in target order, once all have finished. New inputs go to BUILD_DIR/fuzz-scratch/<t> (listed first, so libFuzzer
 # never writes into fuzz/corpus); crashes go to BUILD_DIR/fuzz-artifacts/<t>-*. Exits 1 on any
 # non-zero fuzzer exit or any artifact, printing the artifact's path and base64 content.
 set -uo pipefail
@@ -34,52 +36,79 @@ options_to_flags() {
 }
 
 art=$build/fuzz-artifacts
-mkdir -p "$art"
-failed=0
-summary=()
+mkdir -p "$art" "$build/fuzz-logs"
 for t in $targets; do
-  bin=$build/fuzz/${t}_fuzzer
-  if [[ ! -x $bin ]]; then
-    echo "run_fuzzers: $bin is missing (configure with -DSEALPKG_FUZZ=ON and build)" >&2
+  if [[ ! -x $build/fuzz/${t}_fuzzer ]]; then
+    echo "run_fuzzers: $build/fuzz/${t}_fuzzer is missing (configure with -DSEALPKG_FUZZ=ON and build)" >&2
     exit 2
   fi
-  scratch=$build/fuzz-scratch/$t
-  log=$build/fuzz-logs/$t.log
-  mkdir -p "$scratch" "$(dirname "$log")" "$fuzz_dir/regressions/$t"
+done
+
+# fuzz_one TARGET: fuzzes it; its report goes to fuzz-logs/TARGET.report, its one-line summary
+# to fuzz-logs/TARGET.summary, "ok" or "failed" to fuzz-logs/TARGET.status.
+fuzz_one() {
+  local t=$1
+  local bin=$build/fuzz/${t}_fuzzer
+  local scratch=$build/fuzz-scratch/$t
+  local log=$build/fuzz-logs/$t.log
+  local out=$build/fuzz-logs/$t
+  mkdir -p "$scratch" "$fuzz_dir/regressions/$t"
   rm -f "$art/$t"-*
-  dirs=("$scratch" "$fuzz_dir/corpus/$t" "$fuzz_dir/regressions/$t")
+  local dirs=("$scratch" "$fuzz_dir/corpus/$t" "$fuzz_dir/regressions/$t")
   # Extra read-only seeds: the golden malformed inputs of the component under test.
   case $t in
     zip_reader) [[ -d $repo/tests/data/malformed/archive ]] && dirs+=("$repo/tests/data/malformed/archive") ;;
   esac
-  flags=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-         -artifact_prefix="$art/$t-")
+  local flags=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+               -artifact_prefix="$art/$t-")
   [[ -f $fuzz_dir/dicts/$t.dict ]] && flags+=(-dict="$fuzz_dir/dicts/$t.dict")
+  local opts
   mapfile -t opts < <(options_to_flags "$fuzz_dir/options/$t.options")
-  echo "=== $t: ${secs}s, ${opts[*]}"
-  timeout --kill-after=30 $((secs + 120)) "$bin" "${flags[@]}" "${opts[@]}" "${dirs[@]}" >"$log" 2>&1
-  rc=$?
-  grep -E '^(INFO: Seed:|#[0-9]+[[:space:]]+DONE|==[0-9]+==ERROR|SUMMARY:|Done [0-9]+ runs)' "$log" || true
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  per_sec=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
-  corpus=$(find "$scratch" -type f | wc -l)
-  artifacts=$(find "$art" -maxdepth 1 -type f -name "$t-*" | sort)
-  status=ok
-  if [[ $rc -ne 0 || -n $artifacts ]]; then
-    status="FAILED (exit $rc)"
+  {
+    echo "=== $t: ${secs}s, ${opts[*]}"
+    timeout --kill-after=30 $((secs + 120)) "$bin" "${flags[@]}" "${opts[@]}" "${dirs[@]}" >"$log" 2>&1
+    local rc=$?
+    grep -E '^(INFO: Seed:|#[0-9]+[[:space:]]+DONE|==[0-9]+==ERROR|SUMMARY:|Done [0-9]+ runs)' "$log" || true
+    local execs per_sec cov corpus artifacts status=ok
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    per_sec=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+    corpus=$(find "$scratch" -type f | wc -l)
+    artifacts=$(find "$art" -maxdepth 1 -type f -name "$t-*" | sort)
+    echo ok >"$out.status"
+    if [[ $rc -ne 0 || -n $artifacts ]]; then
+      status="FAILED (exit $rc)"
+      echo failed >"$out.status"
+      echo "--- $t: last lines of $log"
+      tail -n 60 "$log"
+      for a in $artifacts; do
+        echo "--- artifact: $a ($(stat -c %s "$a") bytes), base64:"
+        base64 -w 76 "$a" | head -n 400
+      done
+    fi
+    printf '%-18s %s  execs=%s  exec/s=%s  %s  new_units=%s\n' \
+      "$t" "$status" "${execs:-?}" "${per_sec:-?}" "${cov:-cov: ?}" "$corpus" >"$out.summary"
+  } >"$out.report" 2>&1
+}
+
+parallel=${FUZZ_JOBS:-1}
+for t in $targets; do
+  rm -f "$build/fuzz-logs/$t.status" "$build/fuzz-logs/$t.summary" "$build/fuzz-logs/$t.report"
+  while [[ $(jobs -rp | wc -l) -ge $parallel ]]; do wait -n; done
+  fuzz_one "$t" &
+done
+wait
+
+failed=0
+summary=()
+for t in $targets; do
+  cat "$build/fuzz-logs/$t.report" 2>/dev/null
+  if [[ "$(cat "$build/fuzz-logs/$t.status" 2>/dev/null)" != ok ]]; then
     failed=1
-    echo "--- $t: last lines of $log"
-    tail -n 60 "$log"
-    for a in $artifacts; do
-      echo "--- artifact: $a ($(stat -c %s "$a") bytes), base64:"
-      base64 -w 76 "$a" | head -n 400
-    done
   fi
-  summary+=("$(printf '%-12s %s  execs=%s  exec/s=%s  %s  new_units=%s' \
-    "$t" "$status" "${execs:-?}" "${per_sec:-?}" "${cov:-cov: ?}" "$corpus")")
+  summary+=("$(cat "$build/fuzz-logs/$t.summary" 2>/dev/null || echo "$t FAILED (no result)")")
 done
 
-echo "=== summary (${secs}s per target; scratch corpus in $build/fuzz-scratch)"
+echo "=== summary (${secs}s per target, $parallel at a time; scratch corpus in $build/fuzz-scratch)"
 printf '%s\n' "${summary[@]}"
 exit $failed

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 import pytest
 import sealpkg
@@ -22,7 +22,10 @@ from torchvision_corpus import (
     build_corpus,
     check_roundtrip,
     corpus_files,
+    corpus_shards,
     default_corpus_dir,
+    shard_models,
+    xdist_group,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,17 +56,35 @@ FILES = corpus_files(CORPUS_DIR, _models())
 # models kept for it. Otherwise the corpus is cached in the build tree for fast local re-runs.
 STREAM = os.environ.get("SEALPKG_CORPUS_STREAM") == "1"
 
+# Under pytest-xdist (-n N --dist loadgroup) the stream is split into N shards of about equal
+# cost, each streamed once by the worker that runs its xdist group (test_importer_torchvision.py
+# compares the same shard's packages while they are on disk, in the same group).
+SHARDS = shard_models(corpus_shards() if STREAM else 1, _models())
+
 
 @pytest.fixture(scope="session")
-def streamed_reports(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, object]:
-    reports: Dict[str, object] = {}
+def streamed_reports(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Dict]:
+    """shard -> {file id: verify report}, streaming that shard on first use."""
+    done: Dict[int, Dict[str, object]] = {}
 
-    def consume(files: List[CorpusFile]) -> None:
-        for f in files:
-            reports[f.id] = sealpkg.verify(str(f.path), policy=f.policy)
+    def get(shard: int) -> Dict[str, object]:
+        if shard not in done:
+            reports: Dict[str, object] = {}
 
-    build_corpus(tmp_path_factory.mktemp("corpus"), models=_models(), log=print, consume=consume)
-    return reports
+            def consume(files: List[CorpusFile]) -> None:
+                for f in files:
+                    reports[f.id] = sealpkg.verify(str(f.path), policy=f.policy)
+
+            build_corpus(tmp_path_factory.mktemp(f"corpus{shard}"), models=SHARDS[shard],
+                         log=print, consume=consume)
+            done[shard] = reports
+        return done[shard]
+
+    return get
+
+
+def _shard_of(planned: CorpusFile) -> int:
+    return next((k for k, names in enumerate(SHARDS) if planned.name in names), 0)
 
 
 @pytest.fixture(scope="session")
@@ -84,10 +105,12 @@ def _describe(findings: Iterable[object]) -> str:
     return "\n".join(lines) if lines else "  (no findings)"
 
 
-@pytest.mark.parametrize("planned", FILES, ids=[f.id for f in FILES])
+@pytest.mark.parametrize("planned", [
+    pytest.param(f, id=f.id, marks=pytest.mark.xdist_group(xdist_group(f.name, SHARDS, STREAM)))
+    for f in FILES])
 def test_benign_file_is_accepted(request: pytest.FixtureRequest, planned: CorpusFile) -> None:
     if STREAM:
-        report = request.getfixturevalue("streamed_reports")[planned.id]
+        report = request.getfixturevalue("streamed_reports")(_shard_of(planned))[planned.id]
     else:
         entry = request.getfixturevalue("corpus")[planned.id]
         report = sealpkg.verify(str(entry.path), policy=entry.policy)
@@ -97,6 +120,9 @@ def test_benign_file_is_accepted(request: pytest.FixtureRequest, planned: Corpus
         f"findings:\n{_describe(findings)}")
 
 
+# Streaming, this is the only test that writes the cached corpus directory (the round-trip
+# models); otherwise every corpus test shares that directory: one xdist group.
+@pytest.mark.xdist_group("corpus-roundtrip" if STREAM else "corpus")
 def test_corpus_is_what_stock_torch_loads(corpus: Dict[str, CorpusFile]) -> None:
     """The corpus is genuine: a few packages load back in stock PackageImporter and compute
     what the original model computes; their state_dicts and all data pickles load equal."""

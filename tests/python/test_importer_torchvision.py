@@ -5,8 +5,10 @@ torch.package's load of the same package computes on the same input (eval mode, 
 
 Cost: the corpus is not built twice. With SEALPKG_CORPUS_STREAM=1 (CI) a stream hook compares
 each package while test_benign_corpus.py's stream has it on disk; if that stream did not run in
-this session (this file alone), the fixture streams the corpus itself. Otherwise the cached
-corpus of the build tree is used. SEALPKG_CORPUS_MODELS=resnet18,raft_small restricts it.
+this process (this file alone), the fixture streams the packages itself. Under pytest-xdist
+(--dist loadgroup) the stream is sharded as in test_benign_corpus.py and each test runs in its
+model's shard group, in the worker that streams that shard. Otherwise the cached corpus of the
+build tree is used. SEALPKG_CORPUS_MODELS=resnet18,raft_small restricts it.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import time
 import traceback
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 import sealpkg
@@ -24,7 +26,10 @@ from torchvision_corpus import (
     add_stream_hook,
     build_corpus,
     corpus_files,
+    corpus_shards,
     default_corpus_dir,
+    shard_models,
+    xdist_group,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +53,7 @@ def _models() -> Optional[List[str]]:
 
 CORPUS_DIR = default_corpus_dir(_build_dir())
 PACKAGES = [f for f in corpus_files(CORPUS_DIR, _models()) if f.kind == "package"]
+SHARDS = shard_models(corpus_shards() if STREAM else 1, _models())  # as test_benign_corpus.py
 
 
 # (backend, model) -> None when all is well, else what went wrong; and seconds spent.
@@ -83,28 +89,38 @@ if STREAM:
 
 
 @pytest.fixture(scope="session")
-def torchvision_results(tmp_path_factory: pytest.TempPathFactory) -> Dict:
-    wanted = {f.name for f in PACKAGES}
-    if STREAM:
-        if not wanted <= {name for _, name in RESULTS}:
-            build_corpus(tmp_path_factory.mktemp("importer_corpus"), models=_models(), log=print,
+def torchvision_results(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Dict]:
+    """model -> RESULTS, after comparing every package of that model's shard not yet compared
+    in this process."""
+
+    def get(name: str) -> Dict:
+        shard = next((names for names in SHARDS if name in names), [name])
+        missing = [n for n in shard if ("torch", n) not in RESULTS]
+        if not missing:
+            return RESULTS
+        if STREAM:
+            build_corpus(tmp_path_factory.mktemp("importer_corpus"), models=missing, log=print,
                          consume=lambda files: None)  # the hook above compares
-    else:
-        files = build_corpus(CORPUS_DIR, models=_models(), log=print)
-        states = {f.name: f for f in files if f.kind == "state_dict"}
-        for f in files:
-            if f.kind == "package" and ("torch", f.name) not in RESULTS:
-                compare_files(f, states.get(f.name))
-    if TIMES:
+        else:
+            files = build_corpus(CORPUS_DIR, models=_models(), log=print)
+            states = {f.name: f for f in files if f.kind == "state_dict"}
+            for f in files:
+                if f.kind == "package" and ("torch", f.name) not in RESULTS:
+                    compare_files(f, states.get(f.name))
         print(f"importer torchvision: {len(TIMES)} packages compared in "
               f"{sum(TIMES.values()):.1f} s")
-    return RESULTS
+        return RESULTS
+
+    return get
 
 
-@pytest.mark.parametrize("planned", PACKAGES, ids=[f.name for f in PACKAGES])
+@pytest.mark.parametrize("planned", [
+    pytest.param(f, id=f.name, marks=pytest.mark.xdist_group(xdist_group(f.name, SHARDS, STREAM)))
+    for f in PACKAGES])
 def test_torchvision_package_matches_stock(package_api, torchvision_results, planned):
     backend = "torch" if package_api.__name__ == "torch.package" else "sealpkg"
     key = (backend, planned.name)
-    assert key in torchvision_results, f"{planned.name} was not compared"
-    error = torchvision_results[key]
+    results = torchvision_results(planned.name)
+    assert key in results, f"{planned.name} was not compared"
+    error = results[key]
     assert error is None, f"{planned.name} ({planned.family}) with {backend}: {error}"

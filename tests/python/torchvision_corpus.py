@@ -407,6 +407,61 @@ def _summary(files: Sequence[CorpusFile]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Sharding the stream across pytest-xdist workers
+
+# Cost model for balancing shards: a fixed cost per model (building it, stock torch.package's
+# dependency walk over torchvision's code, a share of the check child's start-up) plus one per
+# parameter (pickling, writing, hashing and loading the weights), plus the forward passes of the
+# forward-checked models. Expressed in parameter-equivalents; only the balance matters.
+_COST_PER_MODEL = 15_000_000
+_COST_FORWARD = 40_000_000
+_COST_UNKNOWN_PARAMS = 20_000_000
+
+
+def _model_cost(name: str) -> int:
+    params = _declared_params(name)
+    cost = _COST_PER_MODEL + (params if params is not None else _COST_UNKNOWN_PARAMS)
+    return cost + (_COST_FORWARD if forward_checked(name) else 0)
+
+
+def corpus_shards() -> int:
+    """How many shards the streamed corpus is split into: one per pytest-xdist worker (the same
+    number in every worker, so every worker collects the same tests), 1 without xdist."""
+    try:
+        return max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        return 1
+
+
+def shard_models(shards: int, models: Optional[Iterable[str]] = None) -> List[List[str]]:
+    """The selected models split into ``shards`` lists of about equal cost (longest first onto
+    the least loaded shard), deterministic, each in corpus order. Every model is in exactly one
+    shard: sharding changes which process checks a model, never whether it is checked."""
+    selection = [name for name, _ in _selection(models)]
+    order = {name: i for i, name in enumerate(selection)}
+    loads = [0] * max(1, shards)
+    out: List[List[str]] = [[] for _ in loads]
+    for name in sorted(selection, key=lambda n: (-_model_cost(n), order[n])):
+        k = loads.index(min(loads))
+        loads[k] += _model_cost(name)
+        out[k].append(name)
+    return [sorted(names, key=order.__getitem__) for names in out]
+
+
+def xdist_group(name: str, shards: Sequence[Sequence[str]], stream: bool) -> str:
+    """The pytest-xdist group (``--dist loadgroup``) of the corpus tests of model ``name`` (or a
+    data pickle's id): streaming, one group per shard (the tests of a shard share its stream,
+    a session fixture of the worker that runs them; data pickles go with shard 0); otherwise one
+    group for every corpus test, since they all share the cached corpus directory."""
+    if not stream:
+        return "corpus"
+    for k, names in enumerate(shards):
+        if name in names:
+            return f"corpus-{k}"
+    return "corpus-0"
+
+
+# --------------------------------------------------------------------------------------------
 # Round trip through stock torch.package
 
 
