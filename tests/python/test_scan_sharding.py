@@ -304,3 +304,35 @@ def test_dask_recipe_merges_to_the_single_process_scan(sealpkg_cli, collection, 
     assert len({w for w in result.workers}) >= 2  # the shards really ran in several processes
     assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == [
         f"part-{i}-of-5.jsonl" for i in range(5)]
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(sealpkg_cli, collection, tmp_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([str(sealpkg_cli), "scan", str(collection), "-j", "1",
+                               "--jsonl", str(tmp_path / "tty.jsonl")],
+                              stdout=subprocess.PIPE, stderr=follower, timeout=300)
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 1
+    total = 24 + len(HOSTILE_FILES)
+    assert f"scanned {total}/{total}".encode() in seen
+    assert b"scanned" not in proc.stdout
+    # Not a terminal: no progress at all.
+    piped = run_scan(sealpkg_cli, str(collection), "--jsonl", str(tmp_path / "pipe.jsonl"))
+    assert "scanned" not in piped.stderr
