@@ -171,6 +171,10 @@ void EnterNamespaces(IsolationReport* report) {
       report->notes.push_back("mount: cannot make / private: " + Errno());
     }
   }
+  // security: the inherited working directory is the caller's (possibly the untrusted
+  // download's folder), and an embedded interpreter may search it for modules ('' on
+  // sys.path) before lockdown. "/" is not readable under Landlock.
+  if (::chdir("/") != 0) report->notes.push_back("chdir /: " + Errno());
 }
 
 Status ApplyRlimits(const SandboxLimits& limits, IsolationReport* report) {

@@ -41,7 +41,7 @@ Status DetachFromParent(pid_t expected_parent);
 // As root: no supplementary groups, gid/uid 65534, dumpable again (for uid_map), and the
 // parent-death signal re-armed (the credential change cleared it).
 Status DropRoot(IsolationReport* report);
-// user/net/ipc/uts/mount namespaces; maps the current uid to itself.
+// user/net/ipc/uts/mount namespaces; maps the current uid to itself; working directory "/".
 void EnterNamespaces(IsolationReport* report);
 Status ApplyRlimits(const SandboxLimits& limits, IsolationReport* report);
 // Read-only (and executable) access to `read_paths`, nothing writable, no TCP, scoped signals

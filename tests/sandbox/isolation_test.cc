@@ -117,6 +117,8 @@ TEST(IsolationTest, NamespacesHideTheHostNetworkAndHostname) {
     if (!report.user_ns || !report.net_ns || !report.uts_ns || !report.ipc_ns || !report.mount_ns) {
       return 3;
     }
+    char cwd[16] = {};
+    if (::getcwd(cwd, sizeof cwd) == nullptr || std::string(cwd) != "/") return 7;
     char inside[256] = {};
     if (::gethostname(inside, sizeof inside - 1) != 0) return 4;
     if (std::string(inside) != "sealpkg-sandbox" || std::string(inside) == host) return 5;
