@@ -25,6 +25,10 @@
 
 namespace sealpkg::sandbox {
 
+// Test hook only: the worker skips seccomp and reports it missing, as on a kernel without it
+// (degraded mode, reference test 38). Needs this token so every use is greppable.
+struct UnsafeTestPretendNoSeccomp {};
+
 struct LaunchOptions {
   std::string worker_path;
   std::string python_path;           // where the worker imports sealpkg from
@@ -34,7 +38,10 @@ struct LaunchOptions {
   bool allow_exec_memory = false;       // set only through AllowExecMemory(UnsafeAllowExecMemory)
   bool diagnose = false;                // TRAP instead of KILL: the worker names the syscall
   bool no_torch = false;                // stdlib-only worker (tests)
+  bool pretend_no_seccomp = false;      // set only through PretendNoSeccomp(...)
   SandboxLimits limits;
+
+  void PretendNoSeccomp(UnsafeTestPretendNoSeccomp) { pretend_no_seccomp = true; }
 };
 
 enum class OutcomeKind : uint8_t {
@@ -68,8 +75,11 @@ struct LoadOutcome {
 };
 
 // Runs one load ({"op", "package", "resource"}) of the archive in `archive_fd` (a sealed memfd)
-// in a fresh worker. A Status error means the parent itself failed (spawn, socketpair); every
-// way the worker can end is a LoadOutcome.
+// in a fresh worker: a Session (session.h) started, given one request and closed, all within
+// one limits.wall_time_ms deadline; kOk only if the worker then exited 0. A Status error means
+// the parent itself failed (spawn, socketpair); every way the worker can end is a LoadOutcome.
+// For several requests on one worker (RPC: load once, call forward many times) use
+// sandbox::Session; for fast repeated loads sandbox::ForkServer (fork_server.h).
 Result<LoadOutcome> RunSandboxedLoad(const LaunchOptions& options, int archive_fd,
                                      const Value& request);
 

@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -201,6 +204,81 @@ Status InstallSeccompPolicy(const SeccompOptions& options) {
   SEALPKG_RETURN_IF_ERROR(Compile(options, ctx));
   const int rc = seccomp_load(ctx.get());
   if (rc != 0) return Fail("seccomp_load", rc);
+  return OkStatus();
+}
+
+namespace {
+
+// Visits every `k == kSelfPidPlaceholder` compare-and-jump of a BPF program.
+template <typename F>
+size_t ForEachSelfPidSlot(std::vector<uint8_t>* program, F&& f) {
+  size_t n = 0;
+  for (size_t at = 0; at + sizeof(sock_filter) <= program->size(); at += sizeof(sock_filter)) {
+    sock_filter ins;
+    std::memcpy(&ins, program->data() + at, sizeof ins);
+    if (ins.code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+        ins.k == static_cast<uint32_t>(kSelfPidPlaceholder)) {
+      f(&ins);
+      std::memcpy(program->data() + at, &ins, sizeof ins);
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<CompiledSeccompPolicy> CompileSeccompPolicy(SeccompOptions options) {
+  options.self_pid = kSelfPidPlaceholder;
+  Ctx ctx(DefaultAction(options));
+  SEALPKG_RETURN_IF_ERROR(Compile(options, ctx));
+  const int fd = ::memfd_create("bpf", MFD_CLOEXEC);
+  if (fd < 0) return IoError("io.memfd", std::strerror(errno));
+  const int rc = seccomp_export_bpf(ctx.get(), fd);
+  CompiledSeccompPolicy out;
+  if (rc == 0) {
+    ::lseek(fd, 0, SEEK_SET);
+    uint8_t buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+      out.program.insert(out.program.end(), buf, buf + n);
+  }
+  ::close(fd);
+  if (rc != 0) return Fail("seccomp_export_bpf", rc);
+  if (out.program.empty() || out.program.size() % sizeof(sock_filter) != 0 ||
+      out.program.size() / sizeof(sock_filter) > BPF_MAXINSNS) {
+    return InternalError("sandbox.seccomp", "exported BPF program has a bad size");
+  }
+  out.self_pid_slots = ForEachSelfPidSlot(&out.program, [](sock_filter*) {});
+  // security: kill and tgkill compare with the worker's pid (libseccomp may share one block of
+  // instructions between them). None found would mean the rules are emitted differently and
+  // the placeholder would stay: then kill would be refused even on itself, so fail loudly.
+  if (out.self_pid_slots == 0) {
+    return InternalError("sandbox.seccomp", "self-pid comparisons not found in the BPF program");
+  }
+  return out;
+}
+
+Status InstallCompiledSeccompPolicy(CompiledSeccompPolicy* policy, pid_t self_pid) {
+  if (self_pid <= 0) return InternalError("sandbox.seccomp", "bad self pid");
+  const size_t patched = ForEachSelfPidSlot(
+      &policy->program, [self_pid](sock_filter* ins) { ins->k = static_cast<uint32_t>(self_pid); });
+  if (patched != policy->self_pid_slots) {
+    return InternalError("sandbox.seccomp", "self-pid comparisons changed since compilation");
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return IoError("sandbox.no-new-privs",
+                   std::string("PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno));
+  }
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(policy->program.size() / sizeof(sock_filter));
+  prog.filter = reinterpret_cast<sock_filter*>(policy->program.data());
+  const long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  if (rc != 0) {
+    return IoError("sandbox.seccomp",
+                   rc > 0 ? "TSYNC failed: thread " + std::to_string(rc) + " cannot be synchronised"
+                          : std::string("seccomp: ") + std::strerror(errno));
+  }
   return OkStatus();
 }
 

@@ -62,6 +62,25 @@ std::vector<SyscallRule> BuildSeccompPolicy(const SeccompOptions& options);
 // NO_NEW_PRIVS + the filter with TSYNC. Irreversible: call it in the worker only.
 Status InstallSeccompPolicy(const SeccompOptions& options);
 
+// The fork server compiles the policy once, before any fork, and each child installs that BPF
+// program with the raw seccomp(2) call: no libseccomp allocation after fork. kill/tgkill may
+// only target the worker itself, whose pid is known only after fork, so the program is compiled
+// for this placeholder (above PID_MAX_LIMIT, never a real pid) and the child patches exactly the
+// comparisons that carry it.
+inline constexpr pid_t kSelfPidPlaceholder = 0x3ffffff0;
+
+struct CompiledSeccompPolicy {
+  std::vector<uint8_t> program;  // struct sock_filter[], as seccomp_export_bpf wrote it
+  size_t self_pid_slots = 0;     // JEQ instructions comparing with kSelfPidPlaceholder (>= 1)
+};
+
+// Compiles BuildSeccompPolicy(options) with self_pid = kSelfPidPlaceholder to a BPF program.
+Result<CompiledSeccompPolicy> CompileSeccompPolicy(SeccompOptions options);
+
+// Patches the placeholder to `self_pid` (exactly self_pid_slots instructions, else refuses),
+// then NO_NEW_PRIVS + seccomp(SECCOMP_SET_MODE_FILTER, TSYNC). Irreversible; in the child only.
+Status InstallCompiledSeccompPolicy(CompiledSeccompPolicy* policy, pid_t self_pid);
+
 // A readable table of BuildSeccompPolicy (one row per rule, plus the default).
 std::string SeccompPolicyTable(const SeccompOptions& options);
 

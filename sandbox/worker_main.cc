@@ -1,24 +1,50 @@
-// sealpkg-worker: loads one package resource inside the sandbox and sends back plain data and
-// tensors (never pickle). Started by the launcher (launcher.h) with the IPC socket on fd 3 and
-// the archive as a sealed memfd on fd 4. Start-up order (shared/reference/sandboxing.md):
-//   fds 0-4 only -> setsid + PDEATHSIG -> drop root -> namespaces -> rlimits -> Landlock ->
-//   isolated CPython, pre-import torch/numpy/sealpkg + warm-up -> NO_NEW_PRIVS + seccomp
-//   (TSYNC) -> READY -> request from fd 3 -> sealpkg.PackageImporter over the memfd ->
-//   load_pickle -> result (tensors in one sealed memfd arena) -> _exit.
+// sealpkg-worker: serves one sandbox session (session.h) inside the sandbox and sends back plain
+// data and tensors (never pickle). Two ways to start:
+//
+// serve (exec mode): started by the launcher with the IPC socket on fd 3 and the archive as a
+//   sealed memfd on fd 4. Start-up order (shared/reference/sandboxing.md): fds 0-4 only ->
+//   setsid + PDEATHSIG -> drop root -> namespaces -> rlimits -> Landlock -> isolated CPython,
+//   pre-import torch/numpy/sealpkg + warm-up -> NO_NEW_PRIVS + seccomp (TSYNC) -> READY ->
+//   requests from fd 3 until "close" or EOF -> _exit.
+// forkserver: the same layers up to the warm-up (torch with one thread), then the seccomp policy
+//   compiled ONCE to BPF, READY, and a loop over control requests on fd 3: "fork" carries a fresh
+//   socket, the sealed archive and an output pipe; the server checks it is single-threaded,
+//   forks, and the child (PyOS_AfterFork_Child, PDEATHSIG, fds moved to 1-4, everything else
+//   closed) installs the pre-compiled filter with the raw seccomp(2) call and runs the same
+//   session loop as exec mode. The server replies {"pid"}; it reaps a child only when the
+//   parent asks ("wait" -> {"pid", "status": raw wait status}), so the parent's pidfd names that
+//   child until then, and never interprets what a child says. No package code ever runs in the
+//   server itself.
+//
+// Requests in a session: load_pickle / state_dict (the result), load (the object stays here
+// under an int handle; reply {"handle", "type", "methods"}), call (a public method of a handle
+// with args/kwargs; tensor args arrive in a sealed memfd the worker checks exactly as the parent
+// checks ours, mapped copy-on-write; run under torch.no_grad() unless "no_grad" is false),
+// release, close. A Python exception becomes an error reply and the session goes on.
 //
 //   sealpkg-worker serve --parent PID --python-path DIR [--preload a,b] [--threads N] ...
+//   sealpkg-worker forkserver --parent PID ...  # same options
 //   sealpkg-worker selftest     # applies every layer without Python and prints which are active
 //   sealpkg-worker policy       # prints the seccomp policy table
+#include <Python.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pybind11/embed.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +52,7 @@
 #include "sandbox/ipc.h"
 #include "sandbox/isolation.h"
 #include "sandbox/seccomp_policy.h"
+#include "sandbox/session_python.h"
 #include "sandbox/tensor_transport.h"
 
 namespace py = pybind11;
@@ -47,6 +74,7 @@ struct Options {
   bool require_full = false;
   bool diagnose = false;
   bool no_torch = false;
+  bool pretend_no_seccomp = false;  // test hook: behave as if seccomp were unavailable
   SandboxLimits limits;
 };
 
@@ -72,7 +100,7 @@ std::vector<std::string> Split(const std::string& s) {
 
 Options Parse(int argc, char** argv) {
   Options o;
-  if (argc < 2) Die(2, "usage: sealpkg-worker serve|selftest|policy [options]");
+  if (argc < 2) Die(2, "usage: sealpkg-worker serve|forkserver|selftest|policy [options]");
   o.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
@@ -105,13 +133,17 @@ Options Parse(int argc, char** argv) {
       o.diagnose = true;
     else if (a == "--no-torch")
       o.no_torch = true;
+    else if (a == "--unsafe-test-pretend-no-seccomp")
+      o.pretend_no_seccomp = true;
     else
       Die(2, "unknown option " + a);
   }
   return o;
 }
 
-// Diagnose mode only: the blocked syscall's number reaches stderr before the process exits.
+// Diagnose mode only: the blocked syscall's number reaches stderr, then the worker dies of the
+// SIGSYS itself, so the parent's verdict still comes from the wait status (the text is a hint).
+// Async-signal-safe: write, sigaction, sigprocmask and tgkill on itself (all allowed).
 void OnSigsys(int, siginfo_t* info, void*) {
   char buf[64];
   int n = 0;
@@ -129,6 +161,14 @@ void OnSigsys(int, siginfo_t* info, void*) {
   while (d > 0) buf[n++] = digits[--d];
   buf[n++] = '\n';
   if (::write(2, buf, static_cast<size_t>(n)) < 0) ::_exit(159);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGSYS, &dfl, nullptr);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGSYS);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGSYS);
   ::_exit(159);
 }
 
@@ -159,30 +199,112 @@ IsolationReport Isolate(const Options& o) {
   return report;
 }
 
-void LockDown(const Options& o, IsolationReport* report) {
-  if (o.diagnose) {
-    struct sigaction sa {};
-    sa.sa_sigaction = OnSigsys;
-    sa.sa_flags = SA_SIGINFO;
-    ::sigaction(SIGSYS, &sa, nullptr);
+void InstallSigsysHandler(const Options& o) {
+  if (!o.diagnose) return;
+  struct sigaction sa {};
+  sa.sa_sigaction = OnSigsys;
+  sa.sa_flags = SA_SIGINFO;
+  ::sigaction(SIGSYS, &sa, nullptr);
+}
+
+// `compiled`: the fork server's pre-compiled filter (child side), else libseccomp compiles now.
+void LockDown(const Options& o, IsolationReport* report, CompiledSeccompPolicy* compiled) {
+  if (o.pretend_no_seccomp) {
+    // Test hook (--unsafe-test-pretend-no-seccomp): the degraded path of a kernel without
+    // seccomp, so require_full_isolation's refusal and the report can be tested.
+    report->seccomp = false;
+    report->notes.push_back("seccomp: unavailable (pretended by --unsafe-test-pretend-no-seccomp)");
+    return;
   }
-  const Status s = InstallSeccompPolicy(PolicyOptions(o));
+  InstallSigsysHandler(o);
+  const Status s = compiled != nullptr ? InstallCompiledSeccompPolicy(compiled, ::getpid())
+                                       : InstallSeccompPolicy(PolicyOptions(o));
   if (!s.ok()) Die(42, s.ToString());
   report->seccomp = true;
 }
 
-// The Python side of one load, compiled before lockdown.
+// The Python side of a session, compiled before lockdown.
 constexpr const char* kWorkerPy = R"PY(
 import sealpkg
+from sealpkg import _mangling
 
-def load(buffer, op, package, resource):
-    importer = sealpkg.PackageImporter(buffer)
-    obj = importer.load_pickle(package, resource)
-    if op == "state_dict":
-        if not hasattr(obj, "state_dict"):
-            raise TypeError(f"{type(obj).__name__} has no state_dict()")
-        obj = obj.state_dict()
-    return obj
+_state = {"importer": None, "next": 1}
+_handles = {}
+
+def _importer(buffer):
+    if _state["importer"] is None:
+        _state["importer"] = sealpkg.PackageImporter(buffer)
+    return _state["importer"]
+
+def _type_name(obj):
+    t = type(obj)
+    module = t.__module__ or ""
+    if _mangling.is_mangled(module):
+        module = _mangling.demangle(module)
+    return f"{module}.{t.__qualname__}"
+
+def _methods(obj):
+    out = []
+    for name in dir(obj):
+        if name.startswith("_"):
+            continue
+        try:
+            attr = getattr(obj, name)
+        except Exception:
+            continue
+        if callable(attr):
+            out.append(name)
+    return out
+
+def _handle(req):
+    handle = req.get("handle")
+    if type(handle) is not int or handle not in _handles:
+        raise LookupError(f"no loaded object with handle {handle!r}")
+    return handle
+
+def dispatch(buffer, req, torch):
+    op = req.get("op")
+    if op in ("load_pickle", "state_dict", "load"):
+        obj = _importer(buffer).load_pickle(req["package"], req["resource"])
+        if op == "state_dict":
+            if not hasattr(obj, "state_dict"):
+                raise TypeError(f"{type(obj).__name__} has no state_dict()")
+            return obj.state_dict()
+        if op == "load":
+            handle = _state["next"]
+            _state["next"] += 1
+            _handles[handle] = obj
+            return {"handle": handle, "type": _type_name(obj), "methods": _methods(obj)}
+        return obj
+    if op == "call":
+        obj = _handles[_handle(req)]
+        method = req.get("method")
+        if type(method) is not str or method.startswith("_"):
+            raise AttributeError(f"method {method!r} refused: only public methods can be called")
+        if method not in _methods(obj):
+            raise AttributeError(f"{_type_name(obj)} has no public method {method!r}")
+        args = req.get("args", [])
+        kwargs = req.get("kwargs", {})
+        if type(args) not in (list, tuple) or type(kwargs) is not dict:
+            raise TypeError("call needs args as a list and kwargs as a dict")
+        fn = getattr(obj, method)
+        if torch is not None and req.get("no_grad", True) is not False:
+            with torch.no_grad():
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+    if op == "release":
+        del _handles[_handle(req)]
+        return None
+    raise ValueError(f"unknown request op {op!r}")
+
+def make_tensor(arenas, dtype, shape, strides, storage_offset, fd_index, byte_offset, nbytes):
+    import torch
+    tdtype = getattr(torch, dtype)
+    if nbytes == 0:
+        return torch.empty(shape, dtype=tdtype)
+    # Checked by C++ (seals, sizes, offsets, dtype); a view of the copy-on-write mapping.
+    raw = torch.frombuffer(arenas[fd_index], dtype=torch.uint8, count=nbytes, offset=byte_offset)
+    return raw.view(tdtype).as_strided(shape, strides, storage_offset)
 
 def describe(exc):
     import traceback
@@ -193,6 +315,9 @@ def describe(exc):
 constexpr const char* kWarmUpPy = R"PY(
 import io, torch
 torch.set_num_threads(THREADS)
+# oneDNN (mkldnn) JIT-compiles kernels into new executable memory, which the policy refuses
+# (no PROT_EXEC) unless --unsafe-allow-exec-memory: use torch's native CPU kernels instead.
+torch.backends.mkldnn.enabled = MKLDNN
 a = torch.randn(64, 64)
 b = a @ a
 buf = io.BytesIO()
@@ -201,260 +326,388 @@ buf.seek(0)
 torch.load(buf)
 torch.frombuffer(bytearray(16), dtype=torch.float32)
 (a.half().float() + a.to(torch.bfloat16).float()).sum().item()
+with torch.no_grad():
+    torch.nn.functional.conv2d(torch.randn(1, 3, 8, 8), torch.randn(4, 3, 3, 3)).relu().mean()
 )PY";
 
-struct Converter {
-  py::object torch_tensor;  // torch.Tensor, or None without torch
-  py::dict dtypes;          // torch dtype -> DType value
-  std::vector<std::span<const uint8_t>> chunks;
-  std::map<uintptr_t, size_t> chunk_of;  // storage data pointer -> chunk
-  std::vector<std::pair<TensorRef*, size_t>> fixups;
-  const SandboxLimits& limits;
+}  // namespace
 
-  explicit Converter(const SandboxLimits& l) : limits(l) {}
-
-  // Python object -> Value, with an explicit stack. Returns an error text or "".
-  std::string Convert(py::handle root, Value* out) {
-    struct Item {
-      py::handle obj;
-      Value* slot;
-      size_t depth;
-    };
-    std::vector<Item> todo{{root, out, 0}};
-    uint64_t count = 0;
-    while (!todo.empty()) {
-      Item it = todo.back();
-      todo.pop_back();
-      if (++count > limits.max_values) return "result has more values than max_values";
-      if (it.depth > limits.max_depth) return "result nested deeper than max_depth";
-      py::handle o = it.obj;
-      Value* v = it.slot;
-      if (o.is_none()) {
-        v->kind = Kind::kNone;
-      } else if (PyBool_Check(o.ptr())) {
-        *v = Value::Bool(o.ptr() == Py_True);
-      } else if (PyLong_Check(o.ptr())) {
-        int overflow = 0;
-        const long long x = PyLong_AsLongLongAndOverflow(o.ptr(), &overflow);
-        if (overflow != 0) return "integer does not fit in 64 bits";
-        *v = Value::Int(x);
-      } else if (PyFloat_Check(o.ptr())) {
-        *v = Value::Float(PyFloat_AsDouble(o.ptr()));
-      } else if (PyUnicode_Check(o.ptr())) {
-        Py_ssize_t n = 0;
-        const char* s = PyUnicode_AsUTF8AndSize(o.ptr(), &n);
-        if (s == nullptr) {
-          PyErr_Clear();
-          return "string is not encodable as UTF-8";
-        }
-        *v = Value::Str(std::string(s, static_cast<size_t>(n)));
-      } else if (PyBytes_Check(o.ptr())) {
-        *v = Value::Bytes(
-            std::string(PyBytes_AsString(o.ptr()), static_cast<size_t>(PyBytes_Size(o.ptr()))));
-      } else if (PyList_Check(o.ptr()) || PyTuple_Check(o.ptr())) {
-        const bool is_list = PyList_Check(o.ptr());
-        py::sequence seq = py::reinterpret_borrow<py::sequence>(o);
-        v->kind = is_list ? Kind::kList : Kind::kTuple;
-        v->items.resize(seq.size());
-        for (size_t i = 0; i < v->items.size(); ++i) {
-          todo.push_back({seq[i].ptr(), &v->items[i], it.depth + 1});
-        }
-      } else if (PyDict_Check(o.ptr())) {
-        py::dict d = py::reinterpret_borrow<py::dict>(o);
-        v->kind = Kind::kDict;
-        v->entries.resize(d.size());
-        size_t i = 0;
-        for (auto [k, val] : d) {
-          if (!PyUnicode_Check(k.ptr())) return "dict key is not a str";
-          v->entries[i].first = k.cast<std::string>();
-          todo.push_back({val.ptr(), &v->entries[i].second, it.depth + 1});
-          ++i;
-        }
-      } else if (!torch_tensor.is_none() && py::isinstance(o, torch_tensor)) {
-        std::string err = ConvertTensor(o, v);
-        if (!err.empty()) return err;
-      } else {
-        return "cannot return a " + std::string(Py_TYPE(o.ptr())->tp_name) +
-               " from the sandbox (plain data and tensors only)";
-      }
-    }
-    return "";
-  }
-
-  std::string ConvertTensor(py::handle o, Value* v) {
-    py::object t = o.attr("detach")();
-    if (!t.attr("device").attr("type").cast<std::string>().empty() &&
-        t.attr("device").attr("type").cast<std::string>() != "cpu") {
-      return "only CPU tensors cross the sandbox";
-    }
-    py::object dtype = t.attr("dtype");
-    if (!dtypes.contains(dtype))
-      return "tensor dtype " + py::str(dtype).cast<std::string>() + " is not on the allow-list";
-    py::object storage = t.attr("storage")();
-    const uintptr_t ptr = storage.attr("data_ptr")().cast<uintptr_t>();
-    const uint64_t nbytes = storage.attr("nbytes")().cast<uint64_t>();
-    TensorRef r;
-    r.dtype = static_cast<DType>(dtypes[dtype].cast<int>());
-    for (auto d : t.attr("shape")) r.shape.push_back(d.cast<int64_t>());
-    for (auto s : t.attr("stride")()) r.strides.push_back(s.cast<int64_t>());
-    r.storage_offset = t.attr("storage_offset")().cast<int64_t>();
-    r.storage_nbytes = nbytes;
-    auto [pos, inserted] = chunk_of.emplace(ptr, chunks.size());
-    if (inserted) {
-      chunks.emplace_back(reinterpret_cast<const uint8_t*>(ptr), nbytes);
-    }
-    *v = Value::Tensor(std::move(r));
-    fixups.emplace_back(&v->tensor, pos->second);
-    return "";
-  }
+struct WorkerArena {
+  explicit WorkerArena(MappedArena a) : arena(std::move(a)) {}
+  MappedArena arena;
 };
 
-void SendError(const std::string& type, const std::string& message, const SandboxLimits& limits) {
-  auto cap = [&](std::string s) {
-    if (s.size() > limits.max_error_bytes) s.resize(limits.max_error_bytes);
-    // Cut inside a UTF-8 sequence? Drop trailing continuation bytes.
-    while (!s.empty() && (static_cast<uint8_t>(s.back()) & 0xC0) == 0x80) s.pop_back();
-    if (!s.empty() && static_cast<uint8_t>(s.back()) >= 0xC0) s.pop_back();
-    return s;
-  };
-  const Value v =
-      Value::Dict({{"type", Value::Str(cap(type))}, {"message", Value::Str(cap(message))}});
-  const Status s = SendMessage(kSocketFd, MessageType::kError, v, {}, limits);
-  if (!s.ok()) Die(43, s.ToString());
-}
+namespace {
 
-int Serve(const Options& o) {
-  // 1. Only fds 0-4 survive; fd 3 must be our socket, fd 4 the sealed archive.
-  if (!SanitizeFds(kArchiveFd).ok()) Die(30, "close_range failed");
-  struct stat st {};
-  if (::fstat(kSocketFd, &st) != 0 || !S_ISSOCK(st.st_mode)) Die(31, "fd 3 is not a socket");
-  auto archive_size = CheckReceivedFd(kArchiveFd);
-  if (!archive_size.ok()) Die(32, "fd 4: " + archive_size.status().ToString());
-  const Status detached = DetachFromParent(o.parent);
-  if (!detached.ok()) Die(33, detached.ToString());
-  ::clearenv();
-  ::setenv("OMP_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
+// The interpreter and what every request needs, prepared before lockdown.
+struct Runtime {
+  py::dict ns;
+  py::object torch = py::none();
+  TorchTypes torch_types;
+};
 
-  // 2-4. Identity, namespaces, rlimits, Landlock.
-  IsolationReport report = Isolate(o);
-
-  // The archive mapping is made now; the bytes are sealed, so nothing can change them.
-  void* archive = nullptr;
-  if (*archive_size > 0) {
-    archive = ::mmap(nullptr, *archive_size, PROT_READ, MAP_SHARED, kArchiveFd, 0);
-    if (archive == MAP_FAILED) Die(34, std::string("mmap archive: ") + std::strerror(errno));
-  }
-
-  // 5. Isolated CPython with site (dist-packages holds torch), pre-import and warm-up.
+Runtime StartPython(const Options& o, int threads) {
+  // Isolated CPython with site (dist-packages holds torch). Never finalized: we _exit.
   PyConfig config;
   PyConfig_InitIsolatedConfig(&config);
   config.site_import = 1;
   config.install_signal_handlers = 0;
-  py::scoped_interpreter guard(&config);
-  py::module_ sys = py::module_::import("sys");
-  if (!o.python_path.empty()) sys.attr("path").attr("insert")(0, o.python_path);
-  py::dict ns;
-  Converter conv(o.limits);
+  new py::scoped_interpreter(&config);
+  Runtime rt;
   try {
-    for (const char* m :
-         {"pickle", "io", "traceback", "linecache", "zipfile", "collections", "inspect",
-          "importlib", "importlib.resources", "sealpkg", "sealpkg.package_importer"}) {
+    py::module_ sys = py::module_::import("sys");
+    if (!o.python_path.empty()) sys.attr("path").attr("insert")(0, o.python_path);
+    for (const char* m : {"pickle", "io", "traceback", "linecache", "zipfile", "collections",
+                          "inspect", "importlib", "importlib.resources", "sealpkg",
+                          "sealpkg.package_importer", "sealpkg._mangling", "_sealpkg_worker"}) {
       py::module_::import(m);
     }
     if (!o.no_torch) {
-      py::module_ torch = py::module_::import("torch");
+      rt.torch = py::module_::import("torch");
       py::module_::import("numpy");
-      py::exec(std::string(kWarmUpPy).replace(std::string(kWarmUpPy).find("THREADS"), 7,
-                                              std::to_string(o.threads)));
-      conv.torch_tensor = torch.attr("Tensor");
-      const std::pair<const char*, DType> names[] = {
-          {"float32", DType::kFloat32}, {"float64", DType::kFloat64},
-          {"float16", DType::kFloat16}, {"bfloat16", DType::kBFloat16},
-          {"int8", DType::kInt8},       {"uint8", DType::kUInt8},
-          {"int16", DType::kInt16},     {"int32", DType::kInt32},
-          {"int64", DType::kInt64},     {"bool", DType::kBool}};
-      for (const auto& [name, d] : names) conv.dtypes[torch.attr(name)] = static_cast<int>(d);
+      std::string warm = kWarmUpPy;
+      warm.replace(warm.find("THREADS"), 7, std::to_string(threads));
+      warm.replace(warm.find("MKLDNN"), 6, o.allow_exec_memory ? "True" : "False");
+      py::exec(warm);
     } else {
-      conv.torch_tensor = py::none();
+      // A stdlib-only worker: `import torch` must fail as ImportError (a missing module), not
+      // as the PermissionError the errno tier gives a path search after lockdown.
+      sys.attr("modules")["torch"] = py::none();
     }
+    rt.torch_types = TorchDtypes();
     for (const std::string& m : o.preload) py::module_::import(m.c_str());
-    py::exec(kWorkerPy, ns);
+    py::exec(kWorkerPy, rt.ns);
   } catch (const std::exception& e) {
     Die(35, std::string("start-up import failed: ") + e.what());
   }
+  return rt;
+}
 
-  // 6. Lockdown.
-  LockDown(o, &report);
-  if (o.require_full && !report.full()) {
-    SendError("SandboxDegraded", report.ToText(), o.limits);
-    ::_exit(36);
-  }
-  Status s = SendMessage(kSocketFd, MessageType::kReady, report.ToValue(), {}, o.limits);
-  if (!s.ok()) Die(37, s.ToString());
+std::string CapUtf8(std::string s, uint64_t cap) {
+  if (s.size() > cap) s.resize(cap);
+  // Cut inside a UTF-8 sequence? Drop trailing continuation bytes and the lead byte.
+  while (!s.empty() && (static_cast<uint8_t>(s.back()) & 0xC0) == 0x80) s.pop_back();
+  if (!s.empty() && static_cast<uint8_t>(s.back()) >= 0xC0) s.pop_back();
+  return s;
+}
 
-  // 7. One request.
-  auto received = ReceiveMessage(kSocketFd, o.limits);
-  if (!received.ok()) Die(38, received.status().ToString());
-  auto request = DecodeMessage(received->bytes, 0, o.limits);
-  if (!request.ok() || request->type != MessageType::kRequest) Die(39, "bad request");
-  const Value* op = request->value.Find("op");
-  const Value* package = request->value.Find("package");
-  const Value* resource = request->value.Find("resource");
-  if (op == nullptr || package == nullptr || resource == nullptr || op->kind != Kind::kStr ||
-      package->kind != Kind::kStr || resource->kind != Kind::kStr) {
-    Die(39, "request lacks op/package/resource");
-  }
+void SendError(const std::string& type, const std::string& message, const SandboxLimits& limits) {
+  const Value v = Value::Dict({{"type", Value::Str(CapUtf8(type, limits.max_error_bytes))},
+                               {"message", Value::Str(CapUtf8(message, limits.max_error_bytes))}});
+  const Status s = SendMessage(kSocketFd, MessageType::kError, v, {}, limits);
+  if (!s.ok()) Die(43, s.ToString());
+}
 
-  Value result;
-  std::string error;
+void SendPythonError(Runtime& rt, py::error_already_set& e, const SandboxLimits& limits) {
+  std::string type = "Exception", message;
   try {
-    py::memoryview view = py::memoryview::from_memory(archive, static_cast<ssize_t>(*archive_size),
-                                                      /*readonly=*/true);
-    py::object obj = ns["load"](view, op->s, package->s, resource->s);
-    error = conv.Convert(obj, &result);
+    py::tuple d = rt.ns["describe"](e.value());
+    type = d[0].cast<std::string>();
+    message = d[1].cast<std::string>() + "\n" + d[2].cast<std::string>();
+  } catch (...) {
+    message = e.what();
+  }
+  SendError(type, message, limits);
+}
+
+// Maps the tensor-argument fds of a request after checking them exactly as the parent checks
+// ours: sealed unlinked memfds, every tensor inside its fd, the total within budget.
+std::string MapArguments(const Value& request, const std::vector<UniqueFd>& fds,
+                         const SandboxLimits& limits, py::list* arenas) {
+  std::vector<uint64_t> sizes;
+  for (const UniqueFd& fd : fds) {
+    auto size = CheckReceivedFd(fd.get());
+    if (!size.ok()) return size.status().ToString();
+    sizes.push_back(*size);
+  }
+  const Status fit = CheckTensorsFit(request, sizes, limits);
+  if (!fit.ok()) return fit.ToString();
+  for (size_t i = 0; i < fds.size(); ++i) {
+    auto arena = MappedArena::Map(fds[i].get(), sizes[i], /*copy_on_write=*/true);
+    if (!arena.ok()) return arena.status().ToString();
+    arenas->append(py::cast(std::make_shared<WorkerArena>(std::move(arena).value())));
+  }
+  return "";
+}
+
+void HandleRequest(const Options& o, Runtime& rt, const py::object& archive, const Value& request,
+                   const std::vector<UniqueFd>& fds) {
+  py::list arenas;
+  const std::string bad = MapArguments(request, fds, o.limits, &arenas);
+  if (!bad.empty()) {
+    SendError("SandboxArgumentError", bad, o.limits);
+    return;
+  }
+  Value result;
+  PyToValue conv(o.limits, rt.torch_types);
+  try {
+    py::object req = ValueToPy(request, rt.ns["make_tensor"], arenas);
+    py::object obj = rt.ns["dispatch"](archive, req, rt.torch);
+    const std::string error = conv.Convert(obj, &result);
     if (!error.empty()) {
-      SendError("TypeError", error, o.limits);
-      ::_exit(0);
+      SendError("TypeError", "the result: " + error, o.limits);
+      return;
     }
   } catch (py::error_already_set& e) {
-    std::string type = "Exception", message, text;
-    try {
-      py::tuple d = ns["describe"](e.value());
-      type = d[0].cast<std::string>();
-      message = d[1].cast<std::string>() + "\n" + d[2].cast<std::string>();
-    } catch (...) {
-      message = e.what();
-    }
-    SendError(type, message, o.limits);
-    ::_exit(0);
+    SendPythonError(rt, e, o.limits);
+    return;
+  } catch (const std::exception& e) {
+    SendError("Exception", e.what(), o.limits);
+    return;
   }
   std::vector<uint64_t> offsets;
   auto arena = BuildSealedArena(conv.chunks, &offsets);
   if (!arena.ok()) {
     SendError("MemoryError", arena.status().ToString(), o.limits);
-    ::_exit(0);
+    return;
   }
-  for (auto& [ref, chunk] : conv.fixups) ref->storage_byte_offset = offsets[chunk];
-  const int fds[] = {arena->get()};
-  s = SendMessage(kSocketFd, MessageType::kResult, result, fds, o.limits);
-  if (!s.ok()) {
-    SendError("ResultTooLarge", s.ToString(), o.limits);
-    ::_exit(0);
-  }
+  conv.PlaceChunks(offsets);
+  const int out_fds[] = {arena->get()};
+  const Status s = SendMessage(kSocketFd, MessageType::kResult, result, out_fds, o.limits);
+  if (!s.ok()) SendError("ResultTooLarge", s.ToString(), o.limits);
+}
+
+[[noreturn]] void Exit(int code) {
   // Skip Py_Finalize and destructors: they need syscalls the policy does not allow.
   std::fflush(nullptr);
-  ::_exit(0);
+  ::_exit(code);
+}
+
+// Requests until "close" or EOF on fd 3.
+[[noreturn]] void ServeSession(const Options& o, Runtime& rt, const void* archive,
+                               uint64_t archive_size) {
+  py::object view = archive_size == 0
+                        ? py::object(py::bytes(""))
+                        : py::object(py::memoryview::from_memory(const_cast<void*>(archive),
+                                                                 static_cast<ssize_t>(archive_size),
+                                                                 /*readonly=*/true));
+  for (;;) {
+    auto received = ReceiveMessage(kSocketFd, o.limits);
+    if (!received.ok()) {
+      if (received.status().reason() == "io.peer-closed") Exit(0);
+      Die(38, received.status().ToString());
+    }
+    auto request =
+        DecodeMessage(received->bytes, static_cast<uint32_t>(received->fds.size()), o.limits);
+    if (!request.ok() || request->type != MessageType::kRequest) Die(39, "bad request");
+    const Value* op = request->value.Find("op");
+    if (op == nullptr || op->kind != Kind::kStr) Die(39, "request lacks op");
+    if (op->s == "close") Exit(0);
+    HandleRequest(o, rt, view, request->value, received->fds);
+  }
+}
+
+const void* MapArchive(uint64_t size) {
+  if (size == 0) return nullptr;
+  // The bytes are sealed, so nothing can change them under the mapping.
+  void* archive = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, kArchiveFd, 0);
+  if (archive == MAP_FAILED) Die(34, std::string("mmap archive: ") + std::strerror(errno));
+  return archive;
+}
+
+// After lockdown: refuse a degraded sandbox when asked to, else report READY.
+void ReportReady(const Options& o, const IsolationReport& report) {
+  if (o.require_full && !report.full()) {
+    SendError("SandboxDegraded", report.ToText(), o.limits);
+    ::_exit(36);
+  }
+  const Status s = SendMessage(kSocketFd, MessageType::kReady, report.ToValue(), {}, o.limits);
+  if (!s.ok()) Die(37, s.ToString());
+}
+
+void StartCommon(const Options& o) {
+  // Only fds 0-4 survive; fd 3 must be our socket.
+  if (!SanitizeFds(kArchiveFd).ok()) Die(30, "close_range failed");
+  struct stat st {};
+  if (::fstat(kSocketFd, &st) != 0 || !S_ISSOCK(st.st_mode)) Die(31, "fd 3 is not a socket");
+  const Status detached = DetachFromParent(o.parent);
+  if (!detached.ok()) Die(33, detached.ToString());
+  ::clearenv();
+}
+
+int Serve(const Options& o) {
+  auto archive_size = CheckReceivedFd(kArchiveFd);
+  if (!archive_size.ok()) Die(32, "fd 4: " + archive_size.status().ToString());
+  StartCommon(o);
+  ::setenv("OMP_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
+  IsolationReport report = Isolate(o);
+  const void* archive = MapArchive(*archive_size);
+  Runtime rt = StartPython(o, o.threads);
+  LockDown(o, &report, nullptr);
+  ReportReady(o, report);
+  ServeSession(o, rt, archive, *archive_size);
+}
+
+// ---- fork server ----------------------------------------------------------------------------
+
+// A duplicate of `fd` at 10 or above (not CLOEXEC: nothing is exec'd), or -1.
+int HighFdForChild(int fd) {
+  return ::fcntl(fd, F_DUPFD, 10);
+}
+
+int ThreadCount() {
+  DIR* d = ::opendir("/proc/self/task");
+  if (d == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(d);
+  return n;
+}
+
+// In the child right after fork: only the child's own fds at 1-4, then the usual lockdown.
+[[noreturn]] void RunForkedChild(const Options& o, Runtime& rt, pid_t server, int sock,
+                                 int archive_fd, int output, CompiledSeccompPolicy* bpf,
+                                 IsolationReport report) {
+  PyOS_AfterFork_Child();
+  // The server dying must take its children along (it is their parent).
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != server) ::_exit(33);
+  // The server put the received fds at 10 and above, so these dup2s cannot clobber each other;
+  // the control socket (fd 3) is replaced by this child's own socket.
+  if (::dup2(sock, kSocketFd) < 0 || ::dup2(archive_fd, kArchiveFd) < 0 || ::dup2(output, 1) < 0 ||
+      ::dup2(output, 2) < 0) {
+    ::_exit(30);
+  }
+  if (::syscall(SYS_close_range, kArchiveFd + 1, ~0U, 0) != 0) ::_exit(30);
+  auto archive_size = CheckReceivedFd(kArchiveFd);
+  if (!archive_size.ok()) Die(32, "fd 4: " + archive_size.status().ToString());
+  const void* archive = MapArchive(*archive_size);
+  if (o.threads != 1 && !rt.torch.is_none()) rt.torch.attr("set_num_threads")(o.threads);
+  // The CPU limit is per child (fork reset the CPU clock); the server itself has none that a
+  // long life of forking could reach.
+  const rlimit cpu{static_cast<rlim_t>(o.limits.cpu_seconds),
+                   static_cast<rlim_t>(o.limits.cpu_seconds + 1)};
+  if (::setrlimit(RLIMIT_CPU, &cpu) != 0) Die(41, "setrlimit RLIMIT_CPU failed");
+  LockDown(o, &report, bpf);
+  ReportReady(o, report);
+  ServeSession(o, rt, archive, *archive_size);
+}
+
+Value ServerError(const std::string& type, const std::string& message) {
+  return Value::Dict({{"type", Value::Str(type)}, {"message", Value::Str(message)}});
+}
+
+// RLIMIT_CPU of the fork server itself (a year): it runs no package code; each child gets the
+// configured limit right after fork.
+constexpr uint64_t kServerCpuSeconds = 365ull * 24 * 3600;
+
+int ForkServerMain(const Options& o) {
+  StartCommon(o);
+  ::setenv("OMP_NUM_THREADS", "1", 1);
+  Options server_options = o;
+  server_options.limits.cpu_seconds = kServerCpuSeconds;
+  IsolationReport report = Isolate(server_options);
+  // One thread: fork copies only the calling thread, so a pool thread's locks would stay held
+  // in every child forever.
+  Runtime rt = StartPython(o, /*threads=*/1);
+  auto bpf = CompileSeccompPolicy(PolicyOptions(o));
+  if (!bpf.ok()) Die(42, bpf.status().ToString());
+  const pid_t self = ::getpid();
+  {
+    IsolationReport server = report;
+    server.notes.push_back("fork server: seccomp is installed in each child");
+    const Status s = SendMessage(kSocketFd, MessageType::kReady, server.ToValue(), {}, o.limits);
+    if (!s.ok()) Die(37, s.ToString());
+  }
+  std::set<pid_t> children;
+  for (;;) {
+    auto received = ReceiveMessage(kSocketFd, o.limits);
+    if (!received.ok()) {
+      // The parent closed: our children die with us (PDEATHSIG).
+      if (received.status().reason() == "io.peer-closed") Exit(0);
+      Die(38, received.status().ToString());
+    }
+    auto request =
+        DecodeMessage(received->bytes, static_cast<uint32_t>(received->fds.size()), o.limits);
+    if (!request.ok() || request->type != MessageType::kRequest) Die(39, "bad control request");
+    const Value* op = request->value.Find("op");
+    if (op == nullptr || op->kind != Kind::kStr) Die(39, "control request lacks op");
+    Status sent;
+    if (op->s == "close") {
+      Exit(0);
+    } else if (op->s == "fork") {
+      if (received->fds.size() != 3) Die(39, "fork needs socket, archive and output fds");
+      std::vector<UniqueFd> high;
+      for (const UniqueFd& fd : received->fds) {
+        auto h = HighFdForChild(fd.get());
+        if (h < 0) Die(30, "fcntl F_DUPFD failed");
+        high.emplace_back(h);
+      }
+      received->fds.clear();
+      const int threads = ThreadCount();
+      if (threads != 1) {
+        sent = SendMessage(
+            kSocketFd, MessageType::kError,
+            ServerError("ForkServerThreads", "refusing to fork: the server has " +
+                                                 std::to_string(threads) + " threads, not 1"),
+            {}, o.limits);
+      } else {
+        PyOS_BeforeFork();
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          RunForkedChild(o, rt, self, high[0].get(), high[1].get(), high[2].get(), &*bpf, report);
+        }
+        PyOS_AfterFork_Parent();
+        if (pid < 0) {
+          sent =
+              SendMessage(kSocketFd, MessageType::kError,
+                          ServerError("ForkFailed", std::string("fork: ") + std::strerror(errno)),
+                          {}, o.limits);
+        } else {
+          children.insert(pid);
+          sent = SendMessage(kSocketFd, MessageType::kResult,
+                             Value::Dict({{"pid", Value::Int(pid)}}), {}, o.limits);
+        }
+      }
+    } else if (op->s == "wait") {
+      const Value* pid = request->value.Find("pid");
+      if (pid == nullptr || pid->kind != Kind::kInt ||
+          children.count(static_cast<pid_t>(pid->i)) == 0) {
+        sent = SendMessage(kSocketFd, MessageType::kError,
+                           ServerError("NoSuchChild", "not a child of this fork server"), {},
+                           o.limits);
+      } else {
+        // Only now is the child reaped: until this point the parent's pidfd named it.
+        int status = 0;
+        while (::waitpid(static_cast<pid_t>(pid->i), &status, 0) < 0 && errno == EINTR) {
+        }
+        children.erase(static_cast<pid_t>(pid->i));
+        sent =
+            SendMessage(kSocketFd, MessageType::kResult,
+                        Value::Dict({{"pid", Value::Int(pid->i)}, {"status", Value::Int(status)}}),
+                        {}, o.limits);
+      }
+    } else {
+      Die(39, "unknown control op " + op->s);
+    }
+    if (!sent.ok()) Die(43, sent.ToString());
+  }
 }
 
 int SelfTest(const Options& o) {
   IsolationReport report = Isolate(o);
-  LockDown(o, &report);
+  LockDown(o, &report, nullptr);
   const std::string text = report.ToText();
   if (::write(1, text.data(), text.size()) < 0) ::_exit(1);
   ::_exit(report.full() ? 0 : 3);
 }
 
 }  // namespace
+
+// Tensor-argument arenas in the worker: a checked memfd mapped copy-on-write, exposed to
+// torch.frombuffer through the buffer protocol (Python's mmap module would dup() the fd, which
+// the policy forbids). Its own type: sealpkg._native binds MappedArena itself, and pybind11
+// registers a C++ type once per process.
+PYBIND11_EMBEDDED_MODULE(_sealpkg_worker, m) {
+  py::class_<WorkerArena, std::shared_ptr<WorkerArena>>(m, "Arena", py::buffer_protocol())
+      .def_buffer([](WorkerArena& a) {
+        return py::buffer_info(a.arena.data(), 1, py::format_descriptor<uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(a.arena.size())}, {1},
+                               !a.arena.writable());
+      })
+      .def_property_readonly("size", [](const WorkerArena& a) { return a.arena.size(); });
+}
 
 int main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
@@ -465,5 +718,6 @@ int main(int argc, char** argv) {
   }
   if (o.mode == "selftest") return SelfTest(o);
   if (o.mode == "serve") return Serve(o);
+  if (o.mode == "forkserver") return ForkServerMain(o);
   Die(2, "unknown mode " + o.mode);
 }
