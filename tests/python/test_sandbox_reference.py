@@ -256,7 +256,7 @@ class Background:
         return self.result
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "the stdlib worker (sandbox.open(torch=False)) cannot load any package: "
     "PackageImporter.load_pickle calls _torch_if_installed(), whose `import torch` walks "
     "sys.path; pybind11's scoped_interpreter put '' on sys.path (add_program_dir_to_path), "
@@ -519,7 +519,7 @@ def test_21_memfd_past_rlimit_fsize_is_refused(pkgdir: Path) -> None:
     assert f"[Errno {errno.EFBIG}]" in err.outcome["error_message"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "the worker inherits SIG_IGN for SIGXFSZ (and SIGPIPE) from a CPython parent: Boost's "
     "spawn keeps ignored dispositions across execve, so RLIMIT_FSIZE gives EFBIG and the "
     "parent reports 'the load raised OSError' instead of 'file size limit (RLIMIT_FSIZE, "
@@ -584,10 +584,14 @@ def fake_run(tmp_path: Path, scenario: str, wall_ms: int = 20000) -> Dict[str, A
     source = (SANDBOXEES / "fake_worker.py").read_text().replace("#!/usr/bin/python3\n", "", 1)
     worker.write_text(f"#!/usr/bin/python3\nSCENARIO = {scenario!r}\n{source}")
     worker.chmod(0o755)
-    sealed = _native.sandbox.SealedBytes(b"PK-not-an-archive")
-    return _native.sandbox.run_load(str(worker), "", [], 1, False, False, False, True,
-                                    {"wall_time_ms": wall_ms}, sealed, "load_pickle", "res",
-                                    "obj.pkl", lambda *a: None)
+    kw: Dict[str, Any] = dict(
+        worker=str(worker), python_path="", preload=[], threads=1, require_full_isolation=False,
+        unsafe_allow_exec_memory=False, diagnose=False, no_torch=True,
+        limits={"wall_time_ms": wall_ms}, archive=_native.sandbox.SealedBytes(b"PK-not-a-zip"),
+        op="load_pickle", package="res", resource="obj.pkl", make_tensor=lambda *a: None)
+    if "unsafe_test_pretend_no_seccomp" in (_native.sandbox.run_load.__doc__ or ""):
+        kw["unsafe_test_pretend_no_seccomp"] = False
+    return _native.sandbox.run_load(**kw)
 
 
 def test_29_fds_attached_to_the_ready_message(tmp_path: Path) -> None:
@@ -620,7 +624,7 @@ def test_29_the_kernel_refuses_more_than_253_fds(tmp_path: Path) -> None:
     assert f"sendmsg with 254 fds: errno {errno.EINVAL}" in out["output"].decode()
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "launcher.cc accepts a RESULT carrying more fds than its tensors reference (only "
     "fd_index < fd_count is checked); RunSandboxedLoad should require every received fd to be "
     "referenced (or the count to equal the declared one) and report a protocol error"))
@@ -629,7 +633,7 @@ def test_29_more_fds_than_the_result_references(tmp_path: Path) -> None:
     assert out["kind"] == "protocol-error", (out["kind"], len(out["arenas"]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "launcher.cc treats io.peer-closed in the middle of a message (header announced more "
     "payload) like a clean close and reports 'exited' without naming the truncated message; "
     "ReceiveMessage should return a malformed 'ipc.truncated-message' once a header arrived"))
@@ -646,7 +650,7 @@ def test_32_child_exits_in_the_middle_of_a_message_yields_no_result(tmp_path: Pa
 
 def test_32_child_sends_after_done(tmp_path: Path) -> None:
     out = fake_run(tmp_path, "send-after-done")
-    assert out["kind"] == "protocol-error" and "message after the result" in out["message"]
+    assert out["kind"] == "protocol-error" and "ipc: message after" in out["message"]
     assert out["value"] is None
 
 
@@ -661,23 +665,13 @@ def test_32_child_exits_before_ready(tmp_path: Path) -> None:
     assert out["kind"] == "exited" and out["exit_code"] == 0 and out["isolation"] is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "launcher.cc Classify() reports seccomp-kill ('blocked syscall execve (diagnose mode)') for "
-    "any worker that exits with status 159 after writing 'seccomp: blocked syscall N' to "
-    "stderr, even when diagnose mode is off; a healthy (hostile) worker can forge both. Only "
-    "WTERMSIG == SIGSYS may mean seccomp: check options.diagnose and see the diagnose case"))
 def test_33_forged_blocked_syscall_message_is_not_a_seccomp_kill(pkgdir: Path) -> None:
     path = make_package(pkgdir, "forge", call_pickle("evil", "forge", ()), "forge")
     err = expect_error(open_box(path), "exited", "exited with status 159")
     assert err.outcome["signal"] == 0 and b"blocked syscall 59" in err.outcome["output"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "diagnose mode: launcher.cc Classify() reports seccomp-kill for exit status 159 plus "
-    "'seccomp: blocked syscall N' on stderr, both of which a healthy worker can produce; the "
-    "worker's SIGSYS handler (worker_main.cc OnSigsys) should write the number and then die "
-    "by SIGSYS (reset SIG_DFL + tgkill self), and Classify should require WTERMSIG == SIGSYS"))
-def test_33_forged_message_in_diagnose_mode(pkgdir: Path) -> None:
+def test_33_forged_message_in_diagnose_mode_is_not_a_seccomp_kill(pkgdir: Path) -> None:
     path = make_package(pkgdir, "forge", call_pickle("evil", "forge", ()), "forge")
     expect_error(open_box(path, diagnose=True), "exited", "exited with status 159")
 
@@ -766,7 +760,7 @@ def test_37_many_loads_leak_no_fds_memory_or_zombies(pkgdir: Path) -> None:
     n = int(os.environ.get("SEALPKG_SANDBOX_LOADS", "1000" if STDLIB_WORKER["works"] else "25"))
     path = make_package(pkgdir, "soak", call_pickle("evil", "ident", ("soak",)), "positive")
     box = open_box(path)
-    for _ in range(20):  # warm up allocator pools and caches
+    for _ in range(20 if STDLIB_WORKER["works"] else 3):  # warm up allocator pools, caches
         box.load_pickle("res", "obj.pkl")
     fds, rss = fd_count(), rss_kib()
     t0 = time.monotonic()
@@ -838,16 +832,6 @@ def test_43_tensor_round_trip_with_threads(pkgdir: Path, threads: int) -> None:
     assert out["c"].shape == (4, 4) and out["c"].dtype == torch.float32
 
 
-USE_AFTER_FREE = (
-    "worker_main.cc Serve(): the Python result `obj` is released at the end of the try block, "
-    "before BuildSealedArena copies the storages Converter recorded as raw pointers: tensors "
-    "computed in the worker come back with their first 16 bytes overwritten by malloc's free "
-    "list (small) or crash the worker with SIGSEGV (large, munmapped). Only storages that are "
-    "views of the archive mapping survive. Fix: keep `obj` (and the storages) alive until "
-    "SendMessage returns")
-
-
-@pytest.mark.xfail(strict=True, reason=USE_AFTER_FREE)
 def test_43_computed_tensor_crosses_intact(pkgdir: Path) -> None:
     import torch
 
@@ -869,7 +853,6 @@ def memfd_mapping_of(address: int) -> Optional[Tuple[str, str]]:
     return None
 
 
-@pytest.mark.xfail(strict=True, reason=USE_AFTER_FREE)
 def test_44_tensor_over_1_gib_comes_back_zero_copy(pkgdir: Path) -> None:
     import mmap
 
@@ -879,7 +862,7 @@ def test_44_tensor_over_1_gib_comes_back_zero_copy(pkgdir: Path) -> None:
     path = make_package(pkgdir, "big", call_pickle("evil", "big_tensor", (n,)), "positive")
     box = open_box(path, torch=True, limits={"wall_time_ms": 300000})
     t = box.load_pickle("res", "obj.pkl")
-    assert t.dtype == torch.int32 and t.shape == (n,) and t.nbytes > (1 << 30)
+    assert t.dtype == torch.int32 and t.shape == (n,) and t.numel() * 4 > (1 << 30)
     # Contents: every element is its index (checked in slices to keep the parent's memory flat).
     step = 1 << 24
     for start in range(0, n, step):

@@ -111,12 +111,11 @@ elif scenario == "exit-mid-message":  # the header announces more payload than e
     full = message(RESULT, {"pad": "z" * 1000})
     send(full[:200])
     os._exit(0)
-elif scenario == "send-after-done":
+elif scenario == "send-after-done":  # then stays alive, so the parent reads the extra message
     ready()
     take_request()
     send(message(RESULT, {"ok": 1}))
     send(message(RESULT, {"ok": 2}))
-    os._exit(0)
 elif scenario == "never-ready":
     time.sleep(3600)
 elif scenario == "exit-before-ready":
