@@ -28,10 +28,10 @@ emit() {
 Every command exits **0** when the input is accepted (or the action succeeded), **1** when it
 is rejected (malformed, over a limit, denied by a policy, a signature or policy signature that
 does not verify) and **2** on errors (usage, I/O, internal errors; `scan` also for a policy it
-cannot load). Each command's own exit codes are in its help text below. Rejections name a
-stable reason id (`zip.duplicate-name`, `pickle.global-denied`, `signature.entry-digest`...),
-the entry and the offset; names taken from the input are escaped before they are printed.
-Options that switch a safety off start with `--unsafe-`.
+cannot load). Some commands add codes of their own; each command's exit codes are in its help
+text below. Rejections name a stable reason id (`zip.duplicate-name`, `pickle.global-denied`,
+`signature.entry-digest`...), the entry and the offset; names taken from the input are escaped
+before they are printed. Options that switch a safety off start with `--unsafe-`.
 
 Commands:
 
