@@ -1,6 +1,6 @@
 // Subcommands of the `sealpkg` CLI. Each registers its options on a CLI11 app and returns the
 // process exit code: 0 accepted/clean, 1 rejected (the input is malformed, over a limit or
-// denied), 2 error (usage, I/O, internal).
+// denied), 2 error (usage, I/O, internal); the sandbox commands add 3 and 4 (below).
 #pragma once
 
 #include <functional>
@@ -21,6 +21,9 @@ namespace sealpkg::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRejected = 1;
 inline constexpr int kExitError = 2;
+// load / extract / run only: the sandbox contained a failure.
+inline constexpr int kExitContained = 3;     // the worker was stopped (seccomp, limit, crash...)
+inline constexpr int kExitSandboxError = 4;  // the load raised inside the worker
 
 // Each adds its subcommand(s) to `app`; `run` is set to the chosen command's body, which runs
 // after parsing.
@@ -30,6 +33,7 @@ void RegisterPolicy(CLI::App& app, std::function<int()>& run);  // policy infer|
 void RegisterKeygen(CLI::App& app, std::function<int()>& run);
 void RegisterSign(CLI::App& app, std::function<int()>& run);
 void RegisterTrust(CLI::App& app, std::function<int()>& run);  // trust init|add|revoke|...
+void RegisterSandbox(CLI::App& app, std::function<int()>& run);  // load, extract (load_command.cc)
 
 // A policy ready to apply, and where it came from (cli/trust_command.cc).
 struct CheckedPolicy {

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   sealpkg::KeepFreedMemoryForReuse();
   CLI::App app{
       "sealpkg: hermetic, signed, verifiable PyTorch packages.\n"
-      "Exit codes: 0 accepted, 1 rejected (malformed, over a limit, or denied), 2 error.",
+      "Exit codes: 0 accepted, 1 rejected (malformed, over a limit, or denied), 2 error;\n"
+      "load/extract also 3 (the sandbox stopped the worker) and 4 (the load raised inside it).",
       "sealpkg"};
   app.set_version_flag("--version", std::string("sealpkg ") + SEALPKG_VERSION + "\n");
   app.require_subcommand(1);
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   sealpkg::cli::RegisterKeygen(app, run);
   sealpkg::cli::RegisterSign(app, run);
   sealpkg::cli::RegisterTrust(app, run);
+  sealpkg::cli::RegisterSandbox(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
