@@ -12,6 +12,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev llvm-14 clang-format clang-tidy-14
   libseccomp-dev libboost-dev libboost-filesystem-dev
   python3-distributed
+  python3-pip python3-venv python3-setuptools python3-wheel
 )
 
 missing=()
