@@ -361,7 +361,7 @@ Result<CentralRecord> ParseCentralRecord(ByteReader& r, uint64_t base,
   const bool big_u = uncompressed32 == kSentinel32;
   const bool big_c = compressed32 == kSentinel32;
   const bool big_o = offset32 == kSentinel32;
-  const uint64_t wanted = 8u * (big_u + big_c + big_o);
+  const uint64_t wanted = uint64_t{8} * (big_u + big_c + big_o);
   if (wanted == 0 ? fields.zip64.has_value() : (!fields.zip64 || fields.zip64->size() != wanted)) {
     return bad(reason::kZip64ExtraBad, "ZIP64 extra field does not match the sentinel fields");
   }
@@ -453,7 +453,7 @@ Status CheckLocal(std::span<const uint8_t> bytes, CentralRecord& c, uint64_t exp
     const bool big_c = e.compressed_size >= kSentinel32;
     const bool big_o = e.header_offset >= kSentinel32;
     ByteReader z(*fields.zip64);
-    if (fields.zip64->size() != 8u * (big_u + big_c + big_o) || fields.zip64->empty()) {
+    if (fields.zip64->size() != size_t{8} * (big_u + big_c + big_o) || fields.zip64->empty()) {
       return bad(reason::kZip64ExtraBad, "local ZIP64 extra does not match the entry", at);
     }
     const auto size_ok = [&](uint64_t v, uint64_t real) {

@@ -420,7 +420,8 @@ Status ZipWriter::Finish() {
     const std::string dir = sep == std::string::npos ? "." : s.target_path.substr(0, sep + 1);
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
-      ::fsync(dfd);  // best effort: make the rename durable
+      // Best effort: the file itself was fsynced; this makes the new name durable too.
+      (void)::fsync(dfd);
       ::close(dfd);
     }
   }

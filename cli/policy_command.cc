@@ -119,7 +119,7 @@ int RunSignPolicy(const SignPolicyOptions& o) {
   signing::PolicyClaims claims;
   claims.name = policy->name;
   claims.version = policy->version;
-  claims.expires = signing::SystemTrustNow() + 180 * 86400;
+  claims.expires = signing::SystemTrustNow() + int64_t{180} * 86400;
   if (!o.expires.empty()) {
     auto t = signing::ParseTrustTime(o.expires);
     if (!t.ok()) return fail(t.status());

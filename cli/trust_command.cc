@@ -77,7 +77,7 @@ using signing::PublicKey;
 using signing::TrustRoot;
 using signing::TrustStore;
 
-constexpr int64_t kDefaultLifetime = 365 * 86400;
+constexpr int64_t kDefaultLifetime = int64_t{365} * 86400;
 
 struct TrustCli {
   std::string dir;

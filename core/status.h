@@ -138,6 +138,9 @@ class [[nodiscard]] Result {
 #define SEALPKG_INTERNAL_CONCAT2(a, b) a##b
 #define SEALPKG_INTERNAL_CONCAT(a, b) SEALPKG_INTERNAL_CONCAT2(a, b)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `tmp` is a declared name and `lhs` may be a
+// declaration (`auto x`); neither can be parenthesized. `expr` is.
+
 // Returns the Status from the enclosing function if `expr` (a Status) is not OK.
 #define SEALPKG_RETURN_IF_ERROR(expr) \
   SEALPKG_INTERNAL_RETURN_IF_ERROR(SEALPKG_INTERNAL_CONCAT(sealpkg_status_, __COUNTER__), expr)
@@ -159,3 +162,5 @@ class [[nodiscard]] Result {
     return std::move(tmp).status();                       \
   }                                                       \
   lhs = std::move(tmp).value()
+
+// NOLINTEND(bugprone-macro-parentheses)

@@ -41,7 +41,7 @@ std::string Quoted(std::string_view text) {
 // walking the same bytes through a fresh 4 KiB-page user mapping, and it leaves the tensors'
 // pages unmapped until they are used (as any mmap load does).
 Result<uint32_t> Crc32OfFileRange(int fd, uint64_t offset, uint64_t size) {
-  constexpr size_t kChunk = 256 * 1024;  // stays in L2
+  constexpr size_t kChunk = size_t{256} * 1024;  // stays in L2
   std::vector<uint8_t> buffer(std::min<uint64_t>(size, kChunk));
   uint32_t crc = 0;
   while (size > 0) {

@@ -35,7 +35,10 @@ namespace sealpkg::signing {
 
 struct JsonMember;
 
-class JsonValue {
+// The implicit copy and assignment of this tree recurse over its nesting (misc-no-recursion):
+// bounded, since the parser (iterative) caps nesting at SigningLimits::max_json_depth and the
+// builders write fixed shallow schemas.
+class JsonValue {  // NOLINT(misc-no-recursion)
  public:
   enum class Type : uint8_t { kNull, kBool, kInteger, kString, kArray, kObject };
 
@@ -78,7 +81,7 @@ class JsonValue {
   std::vector<JsonMember> members_;
 };
 
-struct JsonMember {
+struct JsonMember {  // NOLINT(misc-no-recursion): see JsonValue
   std::string key;
   JsonValue value;
 };

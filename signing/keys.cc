@@ -176,7 +176,8 @@ Status WriteKeyFile(const std::string& path, std::string_view text, mode_t perms
   }
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
-    ::fsync(dfd);  // best effort: make the new name durable
+    // Best effort: the file itself was fsynced; this makes the new name durable too.
+    (void)::fsync(dfd);
     ::close(dfd);
   }
   return OkStatus();

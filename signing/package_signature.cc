@@ -325,7 +325,8 @@ Status SignEmbeddedFile(const std::string& path, std::span<const PrivateKey* con
   }
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
-    ::fsync(dfd);  // best effort: make the rename durable
+    // Best effort: the file itself was fsynced; this makes the new name durable too.
+    (void)::fsync(dfd);
     ::close(dfd);
   }
   return OkStatus();

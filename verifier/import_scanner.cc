@@ -731,18 +731,27 @@ class Scanner {
   // `path` is what tokens_[token] refers to (a builtin or a module attribute); reports the
   // dangerous builtins at `at`.
   void Builtin(const std::string& path, size_t token, size_t at) {
+    if (ReportCodeBuiltin(path, at)) return;
+    if (path == "builtins.getattr" || path == "builtins.setattr" || path == "builtins.delattr") {
+      AnalyzeGetattr(token, path.substr(9), at);
+    }
+  }
+
+  // exec/eval/compile and builtins.__dict__ reported at `at`; whether `path` was one of them.
+  // (Separate from Builtin so that AnalyzeGetattr does not recurse into itself.)
+  bool ReportCodeBuiltin(const std::string& path, size_t at) {
     if (path == "builtins.exec") {
       AddUse(at, DynamicUse::Kind::kExec, "", "exec");
     } else if (path == "builtins.eval") {
       AddUse(at, DynamicUse::Kind::kEval, "", "eval");
     } else if (path == "builtins.compile") {
       AddUse(at, DynamicUse::Kind::kCompile, "", "compile");
-    } else if (path == "builtins.getattr" || path == "builtins.setattr" ||
-               path == "builtins.delattr") {
-      AnalyzeGetattr(token, path.substr(9), at);
     } else if (path == "builtins.__dict__") {
       AddUse(at, DynamicUse::Kind::kBuiltins, "builtins", "__dict__");
+    } else {
+      return false;
     }
+    return true;
   }
 
   // getattr(obj, name[, default]) / setattr(obj, name, value) / delattr(obj, name).
@@ -771,12 +780,10 @@ class Scanner {
     for (const std::string& module : ModulesOf(object.begin, object.end)) {
       if (!plain_builtins) AddUse(at, DynamicUse::Kind::kModuleAttribute, module, *attribute);
       const std::string path = module + "." + *attribute;
-      if (path == "builtins.exec" || path == "builtins.eval" || path == "builtins.compile" ||
-          path == "builtins.__dict__") {
-        Builtin(path, callee, at);
-      } else if (path == "builtins.getattr" || path == "builtins.setattr" ||
-                 path == "builtins.delattr" || path == "builtins.__import__" ||
-                 path == "importlib.__import__" || path == "importlib.import_module") {
+      if (ReportCodeBuiltin(path, at)) continue;  // getattr(builtins, "exec") is exec
+      if (path == "builtins.getattr" || path == "builtins.setattr" || path == "builtins.delattr" ||
+          path == "builtins.__import__" || path == "importlib.__import__" ||
+          path == "importlib.import_module") {
         // A reflective function fetched reflectively: its later calls cannot be analyzed.
         AddUse(at, DynamicUse::Kind::kReflection, module, *attribute);
       }

@@ -96,7 +96,8 @@ Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> data, m
   }
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
-    ::fsync(dfd);  // best effort: make the new name durable
+    // Best effort: the file itself was fsynced; this makes the new name durable too.
+    (void)::fsync(dfd);
     ::close(dfd);
   }
   return OkStatus();

@@ -68,7 +68,7 @@ Result<int64_t> ParseUtcTime(std::string_view text) {
       s > 59) {
     return bad();
   }
-  return DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+  return DaysFromCivil(y, mo, d) * 86400 + int64_t{h} * 3600 + int64_t{mi} * 60 + s;
 }
 
 std::string FormatUtcTime(int64_t seconds) {
