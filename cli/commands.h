@@ -33,7 +33,7 @@ void RegisterPolicy(CLI::App& app, std::function<int()>& run);  // policy infer|
 void RegisterKeygen(CLI::App& app, std::function<int()>& run);
 void RegisterSign(CLI::App& app, std::function<int()>& run);
 void RegisterTrust(CLI::App& app, std::function<int()>& run);  // trust init|add|revoke|...
-void RegisterSandbox(CLI::App& app, std::function<int()>& run);  // load, extract (load_command.cc)
+void RegisterSandbox(CLI::App& app, std::function<int()>& run);  // load, extract, run
 
 // A policy ready to apply, and where it came from (cli/trust_command.cc).
 struct CheckedPolicy {

@@ -36,6 +36,7 @@
 #include "sandbox/ipc.h"
 #include "sandbox/launcher.h"
 #include "sandbox/safetensors.h"
+#include "sandbox/session.h"
 #include "sandbox/tensor_transport.h"
 #include "signing/json.h"
 #include "signing/trust_store.h"
@@ -68,6 +69,9 @@ struct Options {
   bool state_dict = false;  // load
   std::string weights;      // extract
   bool strict = false;      // extract
+  std::string call;         // run
+  std::string input;        // run
+  std::string output;       // run
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -993,6 +997,224 @@ int RunExtract(const Options& o) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// run
+
+// Result tensors by name for --output: a tensor is "output", list/tuple items "output.<i>",
+// dict entries "output.<key>", nested likewise; anything else is reported and skipped.
+void FlattenTensors(const sandbox::Value& root,
+                    std::vector<std::pair<std::string, const sandbox::Value*>>* tensors,
+                    std::vector<std::string>* skipped) {
+  std::vector<std::pair<std::string, const sandbox::Value*>> stack{{"output", &root}};
+  while (!stack.empty()) {
+    auto [name, v] = stack.back();
+    stack.pop_back();
+    if (v->kind == sandbox::Kind::kTensor) {
+      tensors->emplace_back(name, v);
+    } else if (v->kind == sandbox::Kind::kList || v->kind == sandbox::Kind::kTuple) {
+      for (size_t i = v->items.size(); i-- > 0;) {
+        stack.emplace_back(name + "." + std::to_string(i), &v->items[i]);
+      }
+    } else if (v->kind == sandbox::Kind::kDict) {
+      for (size_t i = v->entries.size(); i-- > 0;) {
+        stack.emplace_back(name + "." + v->entries[i].first, &v->entries[i].second);
+      }
+    } else {
+      skipped->push_back(name + " (" + KindName(v->kind) + ")");
+    }
+  }
+}
+
+// Writes `sources` to `path` atomically and reads the file back with the strict reader.
+Result<uint64_t> WriteWeights(const std::string& path,
+                              std::span<const sandbox::SafetensorsSource> sources,
+                              std::span<const std::pair<std::string, std::string>> metadata,
+                              const Limits& limits) {
+  SEALPKG_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(path));
+  SEALPKG_ASSIGN_OR_RETURN(
+      uint64_t written,
+      sandbox::WriteSafetensors(sources, metadata, limits.safetensors,
+                                [&](std::span<const uint8_t> piece) { return file.Write(piece); }));
+  SEALPKG_RETURN_IF_ERROR(CheckWritten(file.fd(), written, sources.size(), limits));
+  SEALPKG_RETURN_IF_ERROR(file.Commit());
+  return written;
+}
+
+int RunCall(const Options& o) {
+  const Limits limits;
+  Prepared p;
+  if (auto f = Prepare(o, limits, p)) return ReportFailure(o, p, *f);
+
+  // The input is read once and parsed here by the strict reader; the worker gets its tensors
+  // in a sealed memfd, one C-contiguous storage each, positional in name order.
+  auto input = FileBytes::Snapshot(o.input, limits.archive);
+  if (!input.ok()) {
+    return ReportFailure(o, p, Failure{ExitCodeFor(input.status()), "input", input.status()});
+  }
+  auto parsed = sandbox::ParseSafetensors(input->span(), limits.safetensors);
+  if (!parsed.ok()) {
+    return ReportFailure(o, p, Failure{kExitRejected, "input", parsed.status()});
+  }
+  if (parsed->tensors.size() > limits.sandbox.max_tensors) {
+    return ReportFailure(o, p,
+                         Failure{kExitRejected, "input",
+                                 LimitExceeded("cli.input-tensors",
+                                               "more input tensors than one request may carry")});
+  }
+  std::vector<std::span<const uint8_t>> chunks;
+  for (const auto& t : parsed->tensors) chunks.push_back(parsed->Data(input->span(), t));
+  std::vector<uint64_t> offsets;
+  auto arena = sandbox::BuildSealedArena(chunks, &offsets);
+  if (!arena.ok()) return ReportFailure(o, p, Failure{kExitError, "input", arena.status()});
+  std::vector<sandbox::Value> args;
+  JsonValue in_names = JsonValue::Array();
+  for (size_t i = 0; i < parsed->tensors.size(); ++i) {
+    const auto& t = parsed->tensors[i];
+    sandbox::TensorRef ref;
+    ref.dtype = t.dtype;
+    ref.shape = t.shape;
+    ref.strides.assign(t.shape.size(), 1);
+    for (size_t d = t.shape.size(); d-- > 1;) {
+      ref.strides[d - 1] = ref.strides[d] * std::max<int64_t>(t.shape[d], 1);
+    }
+    ref.fd_index = 0;
+    ref.storage_byte_offset = offsets[i];
+    ref.storage_nbytes = t.end - t.begin;
+    args.push_back(sandbox::Value::Tensor(std::move(ref)));
+    in_names.Append(JsonValue::String(t.name));
+  }
+  JsonValue rj = JsonValue::Object();
+  rj.Set("package", JsonValue::String(p.package));
+  rj.Set("resource", JsonValue::String(p.resource));
+  rj.Set("method", JsonValue::String(o.call));
+  rj.Set("inputs", std::move(in_names));
+  rj.Set("input_sha256", JsonValue::String(Sha256Hex(input->span())));
+  p.summary.Set("request", std::move(rj));
+
+  auto opts = MakeLaunchOptions(o);
+  if (!opts.ok()) return ReportFailure(o, p, Failure{kExitError, "sandbox", opts.status()});
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  // One deadline (--timeout) for start, load and call together.
+  const sandbox::Deadline deadline = sandbox::DeadlineIn(opts->limits.wall_time_ms);
+  sandbox::Session session(*opts);
+  auto ready = session.Start(p.bytes->sealed_fd(), deadline);
+  if (!ready.ok()) return ReportFailure(o, p, Failure{kExitError, "sandbox", ready.status()});
+  if (ready->kind != sandbox::OutcomeKind::kOk)
+    return ReportOutcomeFailure(o, p, *ready, elapsed());
+  auto loaded =
+      session.Request(sandbox::Value::Dict({{"op", sandbox::Value::Str("load")},
+                                            {"package", sandbox::Value::Str(p.package)},
+                                            {"resource", sandbox::Value::Str(p.resource)}}),
+                      {}, deadline);
+  if (!loaded.ok()) return ReportFailure(o, p, Failure{kExitError, "sandbox", loaded.status()});
+  if (loaded->kind != sandbox::OutcomeKind::kOk) {
+    loaded->isolation = session.isolation();
+    return ReportOutcomeFailure(o, p, *loaded, elapsed());
+  }
+  const sandbox::Value* handle = loaded->value.Find("handle");
+  const sandbox::Value* type = loaded->value.Find("type");
+  if (handle == nullptr || handle->kind != sandbox::Kind::kInt) {
+    return ReportFailure(
+        o, p,
+        Failure{kExitError, "sandbox", Malformed("cli.protocol", "load reply without a handle")});
+  }
+  const std::string type_name =
+      type != nullptr && type->kind == sandbox::Kind::kStr ? type->s : "?";
+  const int fd = arena->get();
+  auto called =
+      session.Request(sandbox::Value::Dict({{"op", sandbox::Value::Str("call")},
+                                            {"handle", sandbox::Value::Int(handle->i)},
+                                            {"method", sandbox::Value::Str(o.call)},
+                                            {"args", sandbox::Value::List(std::move(args))},
+                                            {"kwargs", sandbox::Value::Dict({})}}),
+                      std::span<const int>(&fd, 1), deadline);
+  if (!called.ok()) return ReportFailure(o, p, Failure{kExitError, "sandbox", called.status()});
+  if (called->kind != sandbox::OutcomeKind::kOk) {
+    called->isolation = session.isolation();
+    return ReportOutcomeFailure(o, p, *called, elapsed());
+  }
+  sandbox::LoadOutcome closed = session.Close(deadline);
+  if (closed.kind != sandbox::OutcomeKind::kOk)
+    return ReportOutcomeFailure(o, p, closed, elapsed());
+  const double seconds = elapsed();
+  sandbox::LoadOutcome& out = *called;
+  out.isolation = session.isolation();
+
+  uint64_t written = 0;
+  std::vector<std::string> skipped;
+  size_t written_tensors = 0;
+  if (!o.output.empty()) {
+    std::vector<sandbox::MappedArena> arenas;
+    for (size_t i = 0; i < out.fds.size(); ++i) {
+      auto m = sandbox::MappedArena::Map(out.fds[i].get(), out.fd_sizes[i], false);
+      if (!m.ok()) return ReportFailure(o, p, Failure{kExitError, "result", m.status()});
+      arenas.push_back(std::move(*m));
+    }
+    std::vector<std::pair<std::string, const sandbox::Value*>> tensors;
+    FlattenTensors(out.value, &tensors, &skipped);
+    std::vector<sandbox::SafetensorsSource> sources;
+    for (const auto& [name, v] : tensors) {
+      const auto& t = v->tensor;
+      sources.push_back({name, t,
+                         std::span<const uint8_t>(arenas[t.fd_index].data() + t.storage_byte_offset,
+                                                  t.storage_nbytes)});
+    }
+    const std::vector<std::pair<std::string, std::string>> metadata = {
+        {"format", "pt"},
+        {"source_sha256", p.sha256},
+        {"source_resource", p.record},
+        {"method", o.call},
+        {"input_sha256", Sha256Hex(input->span())}};
+    auto w = WriteWeights(o.output, sources, metadata, limits);
+    if (!w.ok()) {
+      const int c = w.status().code() == ErrorCode::kIo || w.status().code() == ErrorCode::kInternal
+                        ? kExitError
+                        : kExitRejected;
+      return ReportFailure(o, p, Failure{c, "output", w.status()});
+    }
+    written = *w;
+    written_tensors = sources.size();
+  }
+  const Totals totals = Count(out.value);
+  if (o.json) {
+    p.summary.Set("result", JsonValue::String("ok"));
+    p.summary.Set("type", JsonValue::String(type_name));
+    p.summary.Set("elapsed_ms", JsonValue::Integer(static_cast<int64_t>(seconds * 1000)));
+    p.summary.Set("isolation", IsolationJson(out.isolation));
+    p.summary.Set("tensors", JsonValue::Integer(static_cast<int64_t>(totals.tensors)));
+    p.summary.Set("tensor_bytes", JsonValue::Integer(static_cast<int64_t>(totals.tensor_bytes)));
+    p.summary.Set("value", ValueJson(out.value));
+    if (!o.output.empty()) {
+      p.summary.Set("output", JsonValue::String(o.output));
+      p.summary.Set("file_bytes", JsonValue::Integer(static_cast<int64_t>(written)));
+      p.summary.Set("skipped", Strings(skipped));
+    }
+    std::cout << signing::SerializeJson(p.summary) << "\n";
+    return kExitOk;
+  }
+  for (const auto& l : p.text) std::cout << l << "\n";
+  std::cout << "sandbox: load " << Printable(p.record) << " -> " << Printable(type_name) << ", "
+            << Printable(o.call) << "(" << parsed->tensors.size() << " tensors) in "
+            << FloatText(static_cast<double>(static_cast<int64_t>(seconds * 1000)) / 1000)
+            << " s\n";
+  std::cout << "isolation: " << IsolationText(out.isolation) << "\n";
+  std::cout << "result: " << totals.tensors << " tensors, " << Bytes(totals.tensor_bytes)
+            << " of tensor data\n";
+  size_t lines = 0;
+  Walk(out.value, [&](const std::string& label, const sandbox::Value& v, size_t depth) {
+    if (lines++ >= kMaxTreeLines) return;
+    std::cout << std::string(2 * depth, ' ') << (depth == 0 ? "" : Printable(label) + ": ")
+              << Describe(v) << "\n";
+  });
+  if (!o.output.empty()) {
+    for (const auto& sk : skipped) std::cout << "skipped (not a tensor): " << Printable(sk) << "\n";
+    std::cout << "wrote " << Printable(o.output) << ": " << written_tensors << " tensors, "
+              << written << " bytes (read back by the strict reader)\n";
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration
 
 constexpr const char* kDiscoveryHelp =
@@ -1082,6 +1304,30 @@ void RegisterSandbox(CLI::App& app, std::function<int()>& run) {
                   "(mode 0644): nothing is left at --weights on failure.\n") +
       kDiscoveryHelp + kExitHelp);
   extract->callback([&run, eo] { run = [eo] { return RunExtract(*eo); }; });
+
+  auto ro = std::make_shared<Options>();
+  ro->command = "run";
+  CLI::App* call = app.add_subcommand(
+      "run",
+      "Verify a package, load it in a sandbox session and call one of its methods on "
+      "tensors from a safetensors file.");
+  AddCommon(call, *ro);
+  call->add_option("--call", ro->call, "public method to call, e.g. forward")->required();
+  call->add_option("--input", ro->input,
+                   "safetensors file: each tensor is one positional argument, in byte-wise name "
+                   "order (0, 1, ... sorts as 0, 1, 10, 2: name them a, b, ...)")
+      ->required();
+  call->add_option("--output", ro->output,
+                   "write the result's tensors as safetensors (a tensor: 'output'; list/tuple "
+                   "items 'output.<i>'; dict entries 'output.<key>'; others skipped)");
+  call->footer(
+      std::string("The input file is read once and parsed by sealpkg's strict reader in the\n"
+                  "parent; its tensors reach the worker in one sealed memfd. The object stays in\n"
+                  "the worker (load, then call under torch.no_grad(), in one session within\n"
+                  "--timeout); only the result's plain data and tensors come back. Without\n"
+                  "--output a tree of the result is printed.\n") +
+      kDiscoveryHelp + kExitHelp);
+  call->callback([&run, ro] { run = [ro] { return RunCall(*ro); }; });
 }
 
 }  // namespace sealpkg::cli

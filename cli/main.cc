@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "sealpkg: hermetic, signed, verifiable PyTorch packages.\n"
       "Exit codes: 0 accepted, 1 rejected (malformed, over a limit, or denied), 2 error;\n"
-      "load/extract also 3 (the sandbox stopped the worker) and 4 (the load raised inside it).",
+      "load/extract/run also 3 (the sandbox stopped the worker) and 4 (the load raised inside it).",
       "sealpkg"};
   app.set_version_flag("--version", std::string("sealpkg ") + SEALPKG_VERSION + "\n");
   app.require_subcommand(1);
