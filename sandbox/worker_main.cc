@@ -223,6 +223,31 @@ void LockDown(const Options& o, IsolationReport* report, CompiledSeccompPolicy* 
   report->seccomp = true;
 }
 
+// Installed last before lockdown: after it nothing can be read from disk, so a module that was
+// not pre-imported is simply missing. Without this the path finder's stat/getcwd calls hit the
+// errno tier and `import x` raises PermissionError, which `try: import accimage / except
+// ImportError` in real packages (torchvision) does not catch. Built-in and frozen modules need no
+// file and stay importable.
+constexpr const char* kNothingFromDiskPy = R"PY(
+import sys
+
+class NothingFromDiskFinder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        raise ModuleNotFoundError(
+            f"No module named {name!r} (sealpkg sandbox: only modules imported before lockdown "
+            f"exist in the worker; preload= adds one)", name=name)
+
+    @classmethod
+    def invalidate_caches(cls):
+        pass
+
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if getattr(f, "__name__", "") in ("BuiltinImporter", "FrozenImporter")]
+sys.meta_path.append(NothingFromDiskFinder)
+sys.path_importer_cache.clear()
+)PY";
+
 // The Python side of a session, compiled before lockdown.
 constexpr const char* kWorkerPy = R"PY(
 import sealpkg
@@ -377,6 +402,8 @@ Runtime StartPython(const Options& o, int threads) {
     rt.torch_types = TorchDtypes();
     for (const std::string& m : o.preload) py::module_::import(m.c_str());
     py::exec(kWorkerPy, rt.ns);
+    py::dict finder_ns;
+    py::exec(kNothingFromDiskPy, finder_ns);
   } catch (const std::exception& e) {
     Die(35, std::string("start-up import failed: ") + e.what());
   }

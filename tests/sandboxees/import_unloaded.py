@@ -1,5 +1,5 @@
-# expect: worker-error PermissionError
+# expect: worker-error ModuleNotFoundError
 def hit():
-    import tomllib  # not pre-imported: nothing can be read from disk after lockdown
+    import tomllib  # not pre-imported: missing in the worker (ModuleNotFoundError)
 
     return tomllib.loads("")
