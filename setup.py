@@ -11,6 +11,8 @@ install into a venv that still sees Debian's torch::
     ~/.venvs/sealpkg/bin/pip install --no-build-isolation .
 
 (or, in a throw-away container, ``pip install --break-system-packages --no-build-isolation .``).
+Run as root, the sandbox worker drops to an unprivileged uid and imports sealpkg from where it
+is installed, so that folder must be readable by everyone: not a venv under /root (mode 0700).
 
 Environment:
   SEALPKG_CMAKE_BUILD_DIR  reuse this already configured CMake build dir (e.g. build/ from
@@ -33,11 +35,15 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.install import install
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-# setuptools' own scratch space; the repository's build*/ folders are CMake's and git-ignored.
-PIP_BUILD = "build-pip"
+# The fresh CMake build and setuptools' scratch space (git-ignored like every build*/ folder).
+PIP_BUILD = os.path.join(ROOT, "build-pip")
+# With a reused CMake build, setuptools works inside it: two installs reusing different build
+# dirs (CI and a developer, say) never share a scratch folder.
+SCRATCH = (os.path.join(os.path.abspath(os.environ["SEALPKG_CMAKE_BUILD_DIR"]), "setuptools")
+           if os.environ.get("SEALPKG_CMAKE_BUILD_DIR") else PIP_BUILD)
 # The targets whose outputs the wheel carries (python/CMakeLists.txt, sandbox/, cli/).
 TARGETS = ["sealpkg_python", "sealpkg_worker", "sealpkg_cli"]
-os.makedirs(os.path.join(ROOT, PIP_BUILD), exist_ok=True)  # egg_info's egg_base must exist
+os.makedirs(SCRATCH, exist_ok=True)  # egg_info's egg_base must exist
 
 
 def project_version() -> str:
@@ -100,9 +106,12 @@ class CMakeBuild(build_ext):
                                    f"{cache.get('CMAKE_HOME_DIRECTORY')}, not {ROOT}")
             return build_dir
         # A fresh Release build without tests, for the interpreter running this install.
-        build_dir = os.path.abspath(os.path.join(ROOT, PIP_BUILD, "cmake"))
+        build_dir = os.path.join(PIP_BUILD, "cmake")
         generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+        # Release at -O2, the level every test runs at (RelWithDebInfo): GCC 12's -O3 raises a
+        # false -Werror=restrict on `"x" + std::string` (GCC bug 105329), and -Werror is on.
         run(["cmake", "-S", ROOT, "-B", build_dir, *generator, "-DCMAKE_BUILD_TYPE=Release",
+             "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG", "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG",
              "-DSEALPKG_PYTHON=ON", "-DSEALPKG_TESTS=OFF",
              f"-DPython_EXECUTABLE={sys.executable}",
              *shlex.split(os.environ.get("SEALPKG_CMAKE_ARGS", ""))])
@@ -147,7 +156,6 @@ setup(
     package_data={"sealpkg": ["py.typed"]},
     ext_modules=[Extension("sealpkg._native", sources=[])],
     cmdclass={"build_ext": CMakeBuild, "install": Install, "install_cli": InstallCli},
-    options={"build": {"build_base": os.path.join(ROOT, PIP_BUILD)},
-             "egg_info": {"egg_base": os.path.join(ROOT, PIP_BUILD)}},
+    options={"build": {"build_base": SCRATCH}, "egg_info": {"egg_base": SCRATCH}},
     zip_safe=False,
 )

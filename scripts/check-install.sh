@@ -19,6 +19,9 @@ build="${1:?usage: scripts/check-install.sh BUILD_DIR}"
 build="$(cd "$build" && pwd)"
 python=/usr/bin/python3
 work="$(mktemp -d /tmp/sealpkg-check-install.XXXXXX)"
+# Run as root, the sandbox worker drops to an unprivileged uid and must still read the installed
+# Python package: mktemp's 0700 would hide the venv from it.
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
 checks=0
@@ -67,11 +70,19 @@ if grep -rn '#include.*internal/' "$prefix/include" >"$work/internal.txt"; then
   cat "$work/internal.txt"
   fail "an installed header includes an internal header"
 fi
+# Third-party types stay out of the public API (CONVENTIONS.md item 8).
+if grep -rnE '#include *[<"](pybind11/|Python\.h|openssl/|zip\.h|zlib\.h|seccomp\.h|boost/)' \
+  "$prefix/include" >"$work/thirdparty.txt"; then
+  cat "$work/thirdparty.txt"
+  fail "an installed header includes a third-party header"
+fi
 headers=("$prefix"/include/sealpkg/*/*.h)
-printf '%s\n' "${headers[@]}" | xargs -P 2 -I{} \
-  c++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror -I"$prefix/include/sealpkg" -x c++ {} \
+# One translation unit per header, including it the way a consumer does.
+printf '%s\n' "${headers[@]#"$prefix/include/sealpkg/"}" | xargs -P 2 -I{} sh -c \
+  'echo "#include \"{}\"" | c++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror -I"$1" -x c++ - ||
+   { echo "in {}"; exit 1; }' sh "$prefix/include/sealpkg" \
   >"$work/headers.log" 2>&1 || { cat "$work/headers.log"; fail "an installed header does not compile on its own"; }
-ok "${#headers[@]} installed headers, none internal, each compiles alone against $prefix/include/sealpkg"
+ok "${#headers[@]} installed headers, none internal or third-party, each compiles alone against $prefix/include/sealpkg"
 
 echo "== examples/cpp_consumer against the installed package"
 cp -r "$root/examples/cpp_consumer" "$work/consumer-src"
@@ -81,7 +92,7 @@ cmake -S "$work/consumer-src" -B "$work/consumer" "${generator[@]}" \
   -DCMAKE_PREFIX_PATH="$prefix" >"$work/consumer.log" 2>&1 &&
   cmake --build "$work/consumer" >>"$work/consumer.log" 2>&1 ||
   { cat "$work/consumer.log"; fail "consumer configure/build"; }
-if grep -rq --exclude=CMakeCache.txt -- "$root/" "$work/consumer"; then
+if grep -rIq -- "$root/" "$work/consumer"; then  # text files: the build rules, not debug info
   fail "the consumer build refers to the source tree $root"
 fi
 ok "consumer configured (find_package(sealpkg)) and built against $prefix only"
@@ -149,17 +160,21 @@ with sealpkg.PackageExporter("tiny.pt") as exp:
     exp.save_pickle("res", "obj.pkl", {"weight": torch.arange(6.0).reshape(2, 3), "n": 3})
 loaded = sealpkg.PackageImporter("tiny.pt").load_pickle("res", "obj.pkl")
 assert loaded["n"] == 3 and torch.equal(loaded["weight"], torch.arange(6.0).reshape(2, 3))
-report = sealpkg.verify("tiny.pt", policy="builtin:weights-only")
+report = sealpkg.verify("tiny.pt", policy="builtin:torchvision")
 assert report.accepted, report.findings
 assert not sealpkg.verify("hostile.pkl", policy="builtin:weights-only").accepted
-box = sandbox.open("tiny.pt", policy="builtin:weights-only")
-boxed = box.load_pickle("res", "obj.pkl")
+box = sandbox.open("tiny.pt", policy="builtin:torchvision")
+try:
+    boxed = box.load_pickle("res", "obj.pkl")
+except sandbox.SandboxError as e:
+    print("worker output:", e.outcome.get("output", "")[-3000:], file=sys.stderr)
+    raise
 assert boxed["n"] == 3 and torch.equal(boxed["weight"], loaded["weight"]), boxed
 print("python checks passed:", sealpkg.__file__, worker)
 EOF
 ok "venv: import sealpkg from the venv, PackageExporter/PackageImporter, verify, worker next to _native, sandboxed load"
 [ -x "$work/venv/bin/sealpkg" ] || fail "no sealpkg in the venv's bin/"
-expect_exit 0 "$work/v2.log" -- "$work/venv/bin/sealpkg" verify tiny.pt --policy builtin:weights-only
+expect_exit 0 "$work/v2.log" -- "$work/venv/bin/sealpkg" verify tiny.pt --policy builtin:torchvision
 expect_exit 0 "$work/v3.log" -- "$work/venv/bin/sealpkg" --version
 ok "venv: bin/sealpkg $(cat "$work/v3.log") verifies tiny.pt"
 
