@@ -66,6 +66,13 @@ def _locate_cli() -> Path:
 SEALPKG_CLI = _locate_cli()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # CI runs pytest in 2 processes (pytest-xdist, --dist loadgroup, see scripts/test); without
+    # xdist the marker is a no-op, and registering it keeps that run free of unknown-mark warnings.
+    config.addinivalue_line(
+        "markers", "xdist_group(name): run in the same pytest-xdist worker as the group's other tests")
+
+
 def pytest_report_header(config: pytest.Config) -> List[str]:
     return [
         f"sealpkg {sealpkg.__version__} from {Path(sealpkg.__file__).parent}",
