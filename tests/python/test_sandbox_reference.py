@@ -93,30 +93,13 @@ def make_package(directory: Path, name: str, payload: bytes, sandboxee: Optional
     return path
 
 
-# Whether the stdlib worker (torch=False) can load a package at all; decided once per session
-# by test_00 (see there). Without it, "stdlib" cases run in the torch worker (same policy,
-# slower start-up).
-STDLIB_WORKER = {"works": None}
-
-
 def open_box(path: Path, *, torch: bool = False, preload: Sequence[str] = (),
              limits: Optional[Dict[str, int]] = None, **kw: Any) -> sandbox.SandboxedPackage:
-    if not torch and STDLIB_WORKER["works"] is False:
-        torch = True
     return sandbox.open(path, policy=None, unsafe_skip_verification=True, torch=torch,
                         preload=STDLIB_PRELOAD + list(preload),
                         limits=dict(LIMITS, **(limits or {})), **kw)
 
 
-def stdlib_worker_error(directory: Path) -> Optional[str]:
-    path = make_package(directory, "stdlib_probe", call_pickle("builtins", "len", ("abc",)))
-    box = sandbox.open(path, policy=None, unsafe_skip_verification=True, torch=False,
-                       preload=STDLIB_PRELOAD, limits=LIMITS)
-    try:
-        assert box.load_pickle("res", "obj.pkl") == 3
-        return None
-    except sandbox.SandboxError as e:
-        return f"{e.kind}: {e.outcome['error_message'][:300]}"
 
 
 def expect_error(box: sandbox.SandboxedPackage, kind: str, layer: str,
@@ -172,14 +155,8 @@ def launcher_fds() -> List[str]:
     return sorted(out)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def stdlib_worker(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Decides STDLIB_WORKER once; the load also warms up what the parent opens on first use."""
-    STDLIB_WORKER["works"] = stdlib_worker_error(tmp_path_factory.mktemp("probe")) is None
-
-
 @pytest.fixture(autouse=True)
-def parent_is_unharmed(stdlib_worker: None) -> Iterator[None]:
+def parent_is_unharmed() -> Iterator[None]:
     """Every test: the parent gains no fds, keeps no zombie and leaves no worker running."""
     before = launcher_fds()
     yield
@@ -256,17 +233,12 @@ class Background:
         return self.result
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the stdlib worker (sandbox.open(torch=False)) cannot load any package: "
-    "PackageImporter.load_pickle calls _torch_if_installed(), whose `import torch` walks "
-    "sys.path; pybind11's scoped_interpreter put '' on sys.path (add_program_dir_to_path), "
-    "and after lockdown getcwd() fails with EACCES, so PermissionError escapes the "
-    "`except ImportError`. Fix: worker_main.cc scoped_interpreter(&config, 0, nullptr, "
-    "/*add_program_dir_to_path=*/false) (and sys.modules['torch'] = None with --no-torch), or "
-    "package_importer.py _torch_if_installed catching OSError"))
-def test_00_stdlib_worker_loads_a_package(tmp_path: Path) -> None:
-    error = stdlib_worker_error(tmp_path)
-    assert error is None, error
+def test_00_stdlib_worker_loads_a_package(pkgdir: Path) -> None:
+    """The stdlib worker the suite relies on: `import torch` fails cleanly inside it."""
+    path = make_package(pkgdir, "stdlib_probe", call_pickle("builtins", "len", ("abc",)))
+    box = open_box(path)
+    assert box.load_pickle("res", "obj.pkl") == 3
+    assert box.isolation["seccomp"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -695,8 +667,7 @@ def test_35_killing_the_parent_kills_the_worker(pkgdir: Path) -> None:
     # Orphans are re-parented to us (subreaper), so we can reap the worker and read how it died.
     PR_SET_CHILD_SUBREAPER = 36
     assert LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    mode = "stdlib" if STDLIB_WORKER["works"] else "torch"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, str(path), mode],
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, str(path), "stdlib"],
                               env=dict(os.environ, PYTHONPATH=os.path.dirname(
                                   os.path.dirname(sealpkg.__file__))))
     worker = None
@@ -755,12 +726,11 @@ def rss_kib() -> int:
 
 @pytest.mark.sandbox_soak
 def test_37_many_loads_leak_no_fds_memory_or_zombies(pkgdir: Path) -> None:
-    """SEALPKG_SANDBOX_LOADS loads of the stdlib worker (default 1000; 25 while the stdlib
-    worker cannot load, see test_00, because each torch worker costs ~1.5 s of start-up)."""
-    n = int(os.environ.get("SEALPKG_SANDBOX_LOADS", "1000" if STDLIB_WORKER["works"] else "25"))
+    """SEALPKG_SANDBOX_LOADS loads (default 1000) of the stdlib worker."""
+    n = int(os.environ.get("SEALPKG_SANDBOX_LOADS", "1000"))
     path = make_package(pkgdir, "soak", call_pickle("evil", "ident", ("soak",)), "positive")
     box = open_box(path)
-    for _ in range(20 if STDLIB_WORKER["works"] else 3):  # warm up allocator pools, caches
+    for _ in range(20):  # warm up allocator pools and caches
         box.load_pickle("res", "obj.pkl")
     fds, rss = fd_count(), rss_kib()
     t0 = time.monotonic()
@@ -953,7 +923,7 @@ def test_unprivileged_user_hostile_and_positive(shared_dir: Path) -> None:
     res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                           "--", sys.executable, "-c",
                           f"PRELOAD = {STDLIB_PRELOAD!r}\n{UNPRIVILEGED_SCRIPT}",
-                          "stdlib" if STDLIB_WORKER["works"] else "torch", str(hostile),
+                          "stdlib", str(hostile),
                           str(positive)],
                          env={"PYTHONPATH": python_dir, "HOME": "/tmp", "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, timeout=300, cwd="/")
