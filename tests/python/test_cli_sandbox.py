@@ -1,7 +1,8 @@
-"""`sealpkg load`, `sealpkg extract` and `sealpkg run` end to end: packages written by stock torch.package at
-test time are verified in the parent, loaded in the real sandboxed worker, and reported; the
-safetensors file extract writes is parsed here with json + torch.frombuffer (no pickle) and equals
-the in-process state_dict; rejections, contained workers and load errors get their exit codes."""
+"""`sealpkg load`, `sealpkg extract` and `sealpkg run` end to end: packages written by stock
+torch.package at test time are verified in the parent, loaded in the real sandboxed worker, and
+reported; the safetensors file extract writes is parsed here with json + torch.frombuffer (no
+pickle) and equals the in-process state_dict; rejections, contained workers and load errors get
+their exit codes."""
 from __future__ import annotations
 
 import hashlib
@@ -370,9 +371,10 @@ def write_safetensors(path: Path, tensors: Dict[str, torch.Tensor]) -> None:
     header, blobs, pos = {}, [], 0
     for name in sorted(tensors):
         t = tensors[name].contiguous()
-        raw = t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes()
+        raw = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
         dtype = next(k for k, v in TORCH_DTYPES.items() if v == t.dtype)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [pos, pos + len(raw)]}
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
+                        "data_offsets": [pos, pos + len(raw)]}
         blobs.append(raw)
         pos += len(raw)
     h = json.dumps(header).encode()
