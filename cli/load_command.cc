@@ -128,7 +128,7 @@ Result<std::string> FindWorker(const Options& o) {
 // tree and the Python package layout), the build tree seen from the CLI; else none.
 std::string FindPythonPath(const Options& o, const std::string& worker) {
   if (!o.python_path.empty()) return o.python_path;
-  if (const std::string env = Env("SEALPKG_PYTHONPATH"); !env.empty()) return env;
+  if (std::string env = Env("SEALPKG_PYTHONPATH"); !env.empty()) return env;
   const fs::path worker_dir = fs::path(worker).parent_path();
   if (worker_dir.filename() == "sealpkg" && IsFile((worker_dir / "__init__.py").string())) {
     return worker_dir.parent_path().string();
