@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Checks that sealpkg installs and works from its installed locations only.
 #   scripts/check-install.sh BUILD_DIR     (a configured and built tree, e.g. build/)
-# 1. cmake --install BUILD_DIR into a temporary prefix: the expected files, no internal headers,
-#    every installed header compiles on its own against the installed include dir only.
+# 1. cmake --build the installed targets (headers come from the source tree: they must match
+#    the libraries), cmake --install BUILD_DIR into a temporary prefix: the expected files, no
+#    internal or third-party headers, every installed header compiles on its own against the
+#    installed include dir only.
 # 2. examples/cpp_consumer, copied out of the repository, configured with find_package(sealpkg)
 #    against that prefix, built and run: accept a weights-only torch.save file, reject a
 #    pickle that calls os.getcwd, verify a detached signature made by the installed CLI and
-#    reject it on a one-byte-tampered copy.
+#    reject it on a one-byte-tampered copy; the installed Python package imports and exports;
+#    the installed CLI runs a sandboxed load through libexec/sealpkg/sealpkg-worker.
 # 3. pip install --no-build-isolation --no-index (offline) into a fresh venv made with
 #    /usr/bin/python3 -m venv --system-site-packages, reusing BUILD_DIR
 #    (SEALPKG_CMAKE_BUILD_DIR); then, from a folder outside the repository: import sealpkg from
@@ -46,6 +49,12 @@ expect_exit() {
   fi
 }
 
+# Headers install from the source tree, libraries from BUILD_DIR: bring what is installed up to
+# date first, or a header edited since the last build would not match its library.
+echo "== cmake --build $build (installed targets)"
+cmake --build "$build" --target sealpkg_core sealpkg_archive sealpkg_verifier sealpkg_signing \
+  sealpkg_loader sealpkg_sandbox sealpkg_cli sealpkg_worker sealpkg_python >"$work/build.log" 2>&1 ||
+  { tail -40 "$work/build.log"; fail "cmake --build $build"; }
 echo "== cmake --install $build --prefix $prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 ||
   { cat "$work/install.log"; fail "cmake --install"; }
@@ -134,8 +143,16 @@ expect_exit 0 "$work/p.log" -- env PYTHONPATH="$prefix/$pydir" "$python" -c "
 import sealpkg, sealpkg.sandbox as s
 assert sealpkg.__file__.startswith('$prefix/'), sealpkg.__file__
 assert s.worker_path() == '$prefix/$pydir/sealpkg/sealpkg-worker', s.worker_path()
-assert sealpkg.verify('weights.pt', policy='builtin:weights-only').accepted"
-ok "Python package from cmake --install imports and verifies (worker next to it)"
+assert sealpkg.verify('weights.pt', policy='builtin:weights-only').accepted
+import torch
+with sealpkg.PackageExporter('tiny.pt') as exp:
+    exp.save_pickle('res', 'obj.pkl', {'weight': torch.arange(6.0).reshape(2, 3), 'n': 3})"
+ok "Python package from cmake --install imports, verifies and exports (worker next to it)"
+# The installed CLI finds libexec/sealpkg/sealpkg-worker itself; outside /usr/local the worker
+# is told where the installed Python package is.
+expect_exit 0 "$work/l.log" -- env SEALPKG_PYTHONPATH="$prefix/$pydir" \
+  "$sealpkg" load tiny.pt --policy builtin:torchvision --resource res/obj.pkl
+ok "installed CLI load: sandboxed load through $prefix/libexec/sealpkg/sealpkg-worker"
 
 echo "== pip install --no-build-isolation --no-index into a venv (reusing $build)"
 "$python" -m venv --system-site-packages "$work/venv" >"$work/venv.log" 2>&1 ||
