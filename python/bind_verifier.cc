@@ -133,6 +133,8 @@ void BindVerifier(py::module_& m) {
       .def_readonly("sources", &VerifyReport::sources)
       .def_readonly("storages", &VerifyReport::storages)
       .def_readonly("globals", &VerifyReport::globals)
+      .def_readonly("externs", &VerifyReport::externs,
+                    "the package's .data/extern_modules (allowed by the policy when accepted)")
       .def("to_text", [](const VerifyReport& r) { return verifier::RenderText({r}, false); })
       .def("to_json", [](const VerifyReport& r) { return verifier::RenderJson({r}); })
       .def("to_sarif",

@@ -46,6 +46,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandbox/channel.h"
@@ -371,6 +372,42 @@ struct Runtime {
   TorchTypes torch_types;
 };
 
+bool IsDottedIdentifier(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  bool start = true;
+  for (const char c : name) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (c == '.') {
+      if (start) return false;
+      start = true;
+    } else if (alpha || (digit && !start)) {
+      start = false;
+    } else {
+      return false;
+    }
+  }
+  return !start;
+}
+
+// `--preload` entries: "name" must import (start-up fails otherwise); "?name" is one of the
+// package's policy-allowed externs and is imported if this machine has it (a missing optional
+// dependency such as torchvision's accimage stays missing, as it would be in-process).
+void PreloadModule(const std::string& entry) {
+  const bool optional = !entry.empty() && entry.front() == '?';
+  const std::string name = optional ? entry.substr(1) : entry;
+  if (!IsDottedIdentifier(name)) Die(35, "preload: not a module name: " + name);
+  if (!optional) {
+    py::module_::import(name.c_str());
+    return;
+  }
+  try {
+    py::module_::import(name.c_str());
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_ImportError)) throw;
+  }
+}
+
 Runtime StartPython(const Options& o, int threads) {
   // Isolated CPython with site (dist-packages holds torch). Never finalized: we _exit.
   PyConfig config;
@@ -400,7 +437,7 @@ Runtime StartPython(const Options& o, int threads) {
       sys.attr("modules")["torch"] = py::none();
     }
     rt.torch_types = TorchDtypes();
-    for (const std::string& m : o.preload) py::module_::import(m.c_str());
+    for (const std::string& entry : o.preload) PreloadModule(entry);
     py::exec(kWorkerPy, rt.ns);
     py::dict finder_ns;
     py::exec(kNothingFromDiskPy, finder_ns);

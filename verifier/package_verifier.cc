@@ -539,6 +539,7 @@ VerifyReport VerifyBytes(std::span<const uint8_t> bytes, std::string_view path,
   r.sources = facts.sources.size();
   r.storages = facts.storages.size();
   for (const auto& p : facts.pickles) r.globals += p.run.globals.size();
+  if (facts.externs) r.externs = *facts.externs;
   r.accepted = std::none_of(r.findings.begin(), r.findings.end(),
                             [](const Finding& f) { return f.severity == Severity::kError; });
   return r;

@@ -71,6 +71,9 @@ struct VerifyReport {
   uint64_t sources = 0;
   uint64_t storages = 0;
   uint64_t globals = 0;
+  // The package's `.data/extern_modules` (empty when it has none). When the report is accepted,
+  // the policy allowed each of them: the sandbox pre-imports them before lockdown.
+  std::vector<std::string> externs;
 };
 
 // `name` labels findings for plain files (the path as given).

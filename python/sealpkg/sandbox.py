@@ -355,7 +355,8 @@ class SandboxedPackage:
 
 
 def _verify_in_parent(data: bytes, path: str, policy: Optional[str], trust: Any,
-                      require_signature: bool, unsafe_skip_verification: bool) -> None:
+                      require_signature: bool, unsafe_skip_verification: bool) -> List[str]:
+    """Raises unless the package may reach a worker; returns its policy-allowed externs."""
     from .package_importer import PackageRejectedError
 
     if trust is not None or require_signature:
@@ -364,9 +365,9 @@ def _verify_in_parent(data: bytes, path: str, policy: Optional[str], trust: Any,
         trust_dir = getattr(trust, "directory", trust)
         result = _call_trusted(data, name=path, policy=policy, trust=trust_dir, signature=None,
                                unsafe_unsigned_policy=False, require_signature=True)
-        if result["accepted"]:
-            return
         report = result["report"]
+        if result["accepted"]:
+            return list(report.externs) if report is not None else []
         if report is not None and result["failed_check"] == "static":
             detail = report.to_text()
         else:
@@ -381,13 +382,14 @@ def _verify_in_parent(data: bytes, path: str, policy: Optional[str], trust: Any,
         if not unsafe_skip_verification:
             raise TypeError("sandbox.open() needs policy= (or trust=, or "
                             "unsafe_skip_verification=True)")
-        return
+        return []
     from .verify import verify
 
     report = verify(data, policy=policy, name=path)
     if not report.accepted:
         raise PackageRejectedError(f"{path} rejected by {policy}; nothing reached the sandbox",
                                    report)
+    return list(report.externs)
 
 
 def open(  # noqa: A001 - the API name from the design
@@ -418,7 +420,9 @@ def open(  # noqa: A001 - the API name from the design
     ``limits``: SandboxLimits fields (``wall_time_ms`` -- per start and per request in a
     session --, ``cpu_seconds``, ``address_space_bytes``, ``file_size_bytes``, ``open_files``,
     ``max_output_bytes``, ``max_tensor_bytes``, ``max_message_bytes``). ``preload``: extra
-    modules imported before lockdown (nothing can be imported from disk after it).
+    modules imported before lockdown (nothing can be imported from disk after it); the
+    package's own externs (``.data/extern_modules``, each allowed by the policy) are imported
+    too when this machine has them.
     ``no_grad``: calls run under ``torch.no_grad()``. ``mode``: ``"exec"`` (a worker exec'd per
     load or session) or ``"forkserver"`` (forked from this process's shared :class:`ForkServer`
     for these worker options); ``fork_server=`` uses a given server (its worker options win).
@@ -427,9 +431,14 @@ def open(  # noqa: A001 - the API name from the design
     """
     with _builtin_open(os.fspath(path), "rb") as f:
         data = f.read()
-    _verify_in_parent(data, os.fspath(path), policy, trust, require_signature,
-                      unsafe_skip_verification)
-    options = _Options(preload=preload, threads=threads, limits=limits,
+    externs = _verify_in_parent(data, os.fspath(path), policy, trust, require_signature,
+                                unsafe_skip_verification)
+    # The package's externs, each allowed by the policy, are host modules the worker imports
+    # before lockdown (nothing can be imported after it); "?": optional, a module this machine
+    # lacks stays missing, as in-process. A fork server is shared per worker options, so a
+    # fork_server= given by the caller keeps its own preload list.
+    wanted = list(preload) + [f"?{m}" for m in externs if m not in preload]
+    options = _Options(preload=wanted, threads=threads, limits=limits,
                        require_full_isolation=require_full_isolation,
                        unsafe_allow_exec_memory=unsafe_allow_exec_memory, diagnose=diagnose,
                        torch=torch, unsafe_test_pretend_no_seccomp=unsafe_test_pretend_no_seccomp)
