@@ -73,6 +73,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "xdist_group(name): run in the same pytest-xdist worker as the group's other tests")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    # The sandbox tests run one at a time, in one worker: each starts workers that drop to the
+    # same unprivileged uid, whose per-uid limits (RLIMIT_NPROC counts every thread of that uid)
+    # concurrent workers would share. Seen once under xdist: a worker's torch import failed
+    # (exit 35) in test_no_fd_growth_over_many_loads; it passed alone.
+    for item in items:
+        if (item.fspath.basename.startswith("test_sandbox")
+                and item.get_closest_marker("xdist_group") is None):
+            item.add_marker(pytest.mark.xdist_group("sandbox"))
+
+
 def pytest_report_header(config: pytest.Config) -> List[str]:
     return [
         f"sealpkg {sealpkg.__version__} from {Path(sealpkg.__file__).parent}",
