@@ -165,6 +165,7 @@ struct Prepared {
   std::string package;                      // load_pickle's package ("model")
   std::string resource;                     // and resource ("model.pkl")
   std::string record;                       // "model/model.pkl"
+  std::vector<std::string> externs;         // .data/extern_modules, each allowed by the policy
   JsonValue summary = JsonValue::Object();  // --json: what was checked
   std::vector<std::string> text;            // text mode: one line per check
 };
@@ -359,6 +360,7 @@ std::optional<Failure> Prepare(const Options& o, const Limits& limits, Prepared&
                                                     " finding(s); first: " + first +
                                                     "; nothing reached the sandbox")};
   }
+  p.externs = report.externs;
   p.text.push_back("verify: accepted (" + std::to_string(report.pickles) + " pickles, " +
                    std::to_string(report.sources) + " sources, " +
                    std::to_string(report.findings.size()) + " findings)");
@@ -383,11 +385,19 @@ int ReportFailure(const Options& o, Prepared& p, const Failure& f) {
 // ---------------------------------------------------------------------------------------------
 // The sandboxed load
 
-Result<sandbox::LaunchOptions> MakeLaunchOptions(const Options& o) {
+Result<sandbox::LaunchOptions> MakeLaunchOptions(const Options& o, const Prepared& p) {
   sandbox::LaunchOptions opts;
   SEALPKG_ASSIGN_OR_RETURN(opts.worker_path, FindWorker(o));
   opts.python_path = FindPythonPath(o, opts.worker_path);
   opts.preload = o.preload;
+  // The package's externs (each allowed by the policy) are host modules the worker can only
+  // import before lockdown; "?": optional, a module this machine lacks stays missing, as it
+  // would in-process (same rule as sealpkg.sandbox.open).
+  for (const auto& m : p.externs) {
+    if (std::find(o.preload.begin(), o.preload.end(), m) == o.preload.end()) {
+      opts.preload.push_back("?" + m);
+    }
+  }
   opts.require_full_isolation = o.require_full_isolation;
   if (!(o.timeout_seconds > 0) || o.timeout_seconds > 86400) {
     return Malformed("cli.timeout", "--timeout must be in (0, 86400] seconds");
@@ -462,7 +472,7 @@ int ReportOutcomeFailure(const Options& o, Prepared& p, const sandbox::LoadOutco
 // Runs `op` on the prepared package; kOk or a reported failure (exit code in *exit_code).
 std::optional<sandbox::LoadOutcome> RunWorker(const Options& o, Prepared& p, const std::string& op,
                                               int* exit_code, double* seconds) {
-  auto opts = MakeLaunchOptions(o);
+  auto opts = MakeLaunchOptions(o, p);
   if (!opts.ok()) {
     *exit_code = ReportFailure(o, p, Failure{kExitError, "sandbox", opts.status()});
     return std::nullopt;
@@ -1090,7 +1100,7 @@ int RunCall(const Options& o) {
   rj.Set("input_sha256", JsonValue::String(Sha256Hex(input->span())));
   p.summary.Set("request", std::move(rj));
 
-  auto opts = MakeLaunchOptions(o);
+  auto opts = MakeLaunchOptions(o, p);
   if (!opts.ok()) return ReportFailure(o, p, Failure{kExitError, "sandbox", opts.status()});
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
@@ -1256,8 +1266,8 @@ void AddCommon(CLI::App* cmd, Options& o) {
                   "default 16G)")
       ->transform(CLI::AsSizeValue(false));
   cmd->add_option("--preload", o.preload,
-                  "extra module imported before lockdown (repeatable), e.g. torchvision when "
-                  "the package externs it");
+                  "extra module imported before lockdown (repeatable); the package's own "
+                  "policy-allowed externs are imported too when this machine has them");
   cmd->add_flag("--require-full-isolation", o.require_full_isolation,
                 "refuse to load if any isolation layer is missing (exit 3)");
   cmd->add_option("--worker", o.worker, "sealpkg-worker executable (see discovery below)");
