@@ -62,11 +62,15 @@ Result<Received> ReceiveMessage(int sock, const SandboxLimits& limits) {
     do {
       size = ::recv(sock, head, sizeof head, MSG_PEEK | MSG_TRUNC);
     } while (size < 0 && errno == EINTR);
-    if (size < 0 && errno == ECONNRESET) {
-      return IoError("io.peer-closed", "the worker closed the channel");
+    const bool closed = size == 0 || (size < 0 && errno == ECONNRESET);
+    if (closed && !first) {
+      // A header announced more payload than arrived: a truncated message, not a clean close.
+      return Malformed("ipc.truncated-message", "the peer closed the channel inside a message (" +
+                                                    std::to_string(out.bytes.size()) + " of " +
+                                                    std::to_string(expected) + " bytes)");
     }
+    if (closed) return IoError("io.peer-closed", "the worker closed the channel");
     if (size < 0) return IoError("io.recv", "recv: " + Errno());
-    if (size == 0) return IoError("io.peer-closed", "the worker closed the channel");
     if (static_cast<size_t>(size) > kDatagramBytes) {
       return Malformed("ipc.datagram-too-large", "datagram larger than 64 KiB");
     }

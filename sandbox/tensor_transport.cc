@@ -59,6 +59,7 @@ Status CheckTensorsFit(const Value& value, std::span<const uint64_t> fd_sizes,
     }
     total += s;
   }
+  std::vector<bool> referenced(fd_sizes.size(), false);
   std::vector<const Value*> todo{&value};
   while (!todo.empty()) {
     const Value* v = todo.back();
@@ -69,9 +70,17 @@ Status CheckTensorsFit(const Value& value, std::span<const uint64_t> fd_sizes,
           !RangeFits(t.storage_byte_offset, t.storage_nbytes, fd_sizes[t.fd_index])) {
         return Malformed("ipc.storage-out-of-fd", "tensor storage lies outside its memfd");
       }
+      referenced[t.fd_index] = true;
     }
     for (const Value& item : v->items) todo.push_back(&item);
     for (const auto& [k, item] : v->entries) todo.push_back(&item);
+  }
+  // Every fd must carry something the message refers to (an empty arena carries nothing).
+  for (size_t i = 0; i < fd_sizes.size(); ++i) {
+    if (!referenced[i] && fd_sizes[i] != 0) {
+      return Malformed("ipc.unreferenced-fd",
+                       "memfd " + std::to_string(i) + " is attached but no tensor refers to it");
+    }
   }
   return OkStatus();
 }

@@ -55,8 +55,8 @@ Result<uint64_t> CheckReceivedFd(int fd);
 
 // Every tensor in `value` lies inside fd_sizes[fd_index] (storage_byte_offset + storage_nbytes,
 // overflow-safe; the element extent within the storage is checked by the decoder), and the
-// fds together stay within limits.max_tensor_bytes. Reasons: "ipc.storage-out-of-fd",
-// "ipc.tensor-budget".
+// fds together stay within limits.max_tensor_bytes, and every non-empty fd is referenced by a
+// tensor. Reasons: "ipc.storage-out-of-fd", "ipc.tensor-budget", "ipc.unreferenced-fd".
 Status CheckTensorsFit(const Value& value, std::span<const uint64_t> fd_sizes,
                        const SandboxLimits& limits);
 

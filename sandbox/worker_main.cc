@@ -773,7 +773,25 @@ PYBIND11_EMBEDDED_MODULE(_sealpkg_worker, m) {
       .def_property_readonly("size", [](const WorkerArena& a) { return a.arena.size(); });
 }
 
+namespace {
+
+// Signal dispositions and the mask survive execve: a Python parent hands over SIG_IGN for SIGXFSZ
+// and SIGPIPE, which would turn the file-size limit into a plain EFBIG. Start from the defaults
+// (SIGPIPE stays ignored: a closed output pipe is an EPIPE, as in any CPython process).
+void ResetSignals() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::signal(sig, sig == SIGPIPE ? SIG_IGN : SIG_DFL);  // EINVAL for reserved RT signals: fine
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  ResetSignals();
   const Options o = Parse(argc, argv);
   if (o.mode == "policy") {
     SeccompOptions s = PolicyOptions(o);

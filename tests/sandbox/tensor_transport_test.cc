@@ -100,12 +100,25 @@ TEST(TensorTransportTest, BudgetAtNAndNPlusOne) {
   SandboxLimits limits;
   limits.max_tensor_bytes = 1000;
   const std::vector<uint64_t> at{600, 400}, over{600, 401};
-  EXPECT_TRUE(CheckTensorsFit(Value::None(), at, limits).ok());
+  const Value both = Value::List({OneTensor(0, 600, 0), OneTensor(0, 400, 1)});
+  EXPECT_TRUE(CheckTensorsFit(both, at, limits).ok());
   const Status s = CheckTensorsFit(Value::None(), over, limits);
   EXPECT_EQ(s.reason(), "ipc.tensor-budget");
   EXPECT_EQ(s.code(), ErrorCode::kLimitExceeded);
   const std::vector<uint64_t> wrap{UINT64_MAX, 2};
   EXPECT_EQ(CheckTensorsFit(Value::None(), wrap, limits).reason(), "ipc.tensor-budget");
+}
+
+TEST(TensorTransportTest, EveryNonEmptyFdMustBeReferenced) {
+  SandboxLimits limits;
+  const std::vector<uint64_t> two{64, 64}, empty_second{64, 0};
+  const Status s = CheckTensorsFit(OneTensor(0, 8, 0), two, limits);
+  EXPECT_EQ(s.reason(), "ipc.unreferenced-fd");
+  EXPECT_EQ(s.code(), ErrorCode::kMalformed);
+  EXPECT_TRUE(CheckTensorsFit(OneTensor(0, 8, 0), empty_second, limits).ok());
+  EXPECT_TRUE(CheckTensorsFit(Value::None(), std::vector<uint64_t>{0}, limits).ok());
+  EXPECT_EQ(CheckTensorsFit(Value::None(), std::vector<uint64_t>{1}, limits).reason(),
+            "ipc.unreferenced-fd");
 }
 
 TEST(TensorTransportTest, ArenaIsSealedAlignedAndMapsZeroCopy) {
