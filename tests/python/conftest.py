@@ -71,6 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # xdist the marker is a no-op, and registering it keeps that run free of unknown-mark warnings.
     config.addinivalue_line(
         "markers", "xdist_group(name): run in the same pytest-xdist worker as the group's other tests")
+    config.addinivalue_line(
+        "markers", "sandbox_soak: many sandboxed loads in a row (count: SEALPKG_SANDBOX_LOADS)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers

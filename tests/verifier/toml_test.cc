@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iterator>
 #include <ostream>
@@ -620,8 +619,7 @@ TEST(TomlLimitsTest, DefaultNestingLimit) {
                    "a = " + Repeat("[", n + 1) + Repeat("]", n + 1), limits);
 }
 
-TEST(TomlLimitsTest, HundredThousandDeepInputsFailFastWithoutRecursion) {
-  const auto start = std::chrono::steady_clock::now();
+TEST(TomlLimitsTest, HundredThousandDeepInputsFailWithoutRecursion) {
   const struct {
     std::string text;
     std::string_view reason;
@@ -639,8 +637,6 @@ TEST(TomlLimitsTest, HundredThousandDeepInputsFailFastWithoutRecursion) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().reason(), c.reason) << r.status().ToString();
   }
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
 TEST(TomlLimitsTest, LargestDefaultDocumentParses) {
@@ -650,11 +646,9 @@ TEST(TomlLimitsTest, LargestDefaultDocumentParses) {
   while (text.size() + 3 <= limits.max_policy_bytes) text += "1,";
   text += "]";
   ASSERT_LE(text.size(), limits.max_policy_bytes);
-  const auto start = std::chrono::steady_clock::now();
   auto doc = ParseToml(text, limits);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_GT(doc->Find("a")->as_array().size(), 500000u);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 }  // namespace
