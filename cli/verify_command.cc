@@ -195,24 +195,7 @@ std::string RecordLine(const VerifyReport& r, const std::string& shard_key) {
   j.Key("sources").Uint(r.sources);
   j.Key("storages").Uint(r.storages);
   j.Key("findings").BeginArray();
-  for (const auto& f : r.findings) {
-    j.BeginObject();
-    j.Key("code").String(f.code);
-    j.Key("kind").String(ErrorCodeName(f.kind));
-    j.Key("severity").String(f.severity == verifier::Severity::kError ? "error" : "warning");
-    j.Key("entry").String(f.entry);
-    j.Key("offset");
-    f.offset ? j.Uint(*f.offset) : j.Null();
-    j.Key("line");
-    f.line ? j.Uint(*f.line) : j.Null();
-    j.Key("column");
-    f.column ? j.Uint(*f.column) : j.Null();
-    j.Key("construct").String(f.construct);
-    j.Key("name").String(f.name);
-    j.Key("rule").String(f.rule);
-    j.Key("message").String(f.message);
-    j.EndObject();
-  }
+  for (const auto& f : r.findings) verifier::WriteFindingJson(j, f);
   j.EndArray();
   j.EndObject();
   return j.Take() + "\n";

@@ -19,7 +19,9 @@ std::string Location(const Finding& f) {
   return out;
 }
 
-void WriteFinding(JsonWriter& j, const Finding& f) {
+}  // namespace
+
+void WriteFindingJson(JsonWriter& j, const Finding& f) {
   j.BeginObject();
   j.Key("code").String(f.code);
   j.Key("kind").String(ErrorCodeName(f.kind));
@@ -37,8 +39,6 @@ void WriteFinding(JsonWriter& j, const Finding& f) {
   j.Key("message").String(f.message);
   j.EndObject();
 }
-
-}  // namespace
 
 std::string RenderText(const std::vector<VerifyReport>& reports, bool color) {
   const std::string red = color ? "\033[31m" : "", green = color ? "\033[32m" : "",
@@ -77,7 +77,7 @@ std::string RenderJson(const std::vector<VerifyReport>& reports) {
     j.Key("sources").Uint(r.sources);
     j.Key("storages").Uint(r.storages);
     j.Key("findings").BeginArray();
-    for (const Finding& f : r.findings) WriteFinding(j, f);
+    for (const Finding& f : r.findings) WriteFindingJson(j, f);
     j.EndArray();
     j.EndObject();
   }

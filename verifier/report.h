@@ -13,7 +13,15 @@
 
 #include "verifier/package_verifier.h"
 
+namespace sealpkg {
+class JsonWriter;
+}
+
 namespace sealpkg::verifier {
+
+// One finding as a JSON object ({code, kind, severity, entry, offset, line, column, construct,
+// name, rule, message}), as in RenderJson; for other documents that embed findings (scan JSONL).
+void WriteFindingJson(JsonWriter& j, const Finding& f);
 
 std::string RenderText(const std::vector<VerifyReport>& reports, bool color);
 std::string RenderJson(const std::vector<VerifyReport>& reports);
