@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "signing/json.h"
 #include "verifier/policy.h"
 
 namespace CLI {
@@ -32,7 +33,7 @@ void RegisterVerify(CLI::App& app, std::function<int()>& run);  // verify, scan
 void RegisterPolicy(CLI::App& app, std::function<int()>& run);  // policy infer|show|sign
 void RegisterKeygen(CLI::App& app, std::function<int()>& run);
 void RegisterSign(CLI::App& app, std::function<int()>& run);
-void RegisterTrust(CLI::App& app, std::function<int()>& run);  // trust init|add|revoke|...
+void RegisterTrust(CLI::App& app, std::function<int()>& run);    // trust init|add|revoke|...
 void RegisterSandbox(CLI::App& app, std::function<int()>& run);  // load, extract, run
 
 // A policy ready to apply, and where it came from (cli/trust_command.cc).
@@ -52,5 +53,10 @@ Result<CheckedPolicy> LoadCheckedPolicy(const std::string& spec, const std::stri
 
 // The exit code for a failed Status: 2 for I/O and internal errors, else 1.
 int ExitCodeFor(const Status& status);
+
+// JSON pieces shared by the commands' --json output (cli/verify_command.cc): a string array, and
+// a Status as {kind, reason, entry, message}.
+signing::JsonValue StringArray(const std::vector<std::string>& items);
+signing::JsonValue StatusJson(const Status& status);
 
 }  // namespace sealpkg::cli

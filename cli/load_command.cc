@@ -143,21 +143,6 @@ std::string FindPythonPath(const Options& o, const std::string& worker) {
 // ---------------------------------------------------------------------------------------------
 // Verification in the parent
 
-JsonValue Strings(const std::vector<std::string>& items) {
-  JsonValue a = JsonValue::Array();
-  for (const auto& i : items) a.Append(JsonValue::String(i));
-  return a;
-}
-
-JsonValue StatusJson(const Status& s) {
-  JsonValue e = JsonValue::Object();
-  e.Set("kind", JsonValue::String(std::string(ErrorCodeName(s.code()))));
-  e.Set("reason", JsonValue::String(std::string(s.reason())));
-  e.Set("entry", JsonValue::String(std::string(s.entry())));
-  e.Set("message", JsonValue::String(std::string(s.message())));
-  return e;
-}
-
 // Everything the parent established before the worker starts.
 struct Prepared {
   std::optional<FileBytes> bytes;
@@ -280,7 +265,7 @@ std::optional<Failure> Prepare(const Options& o, const Limits& limits, Prepared&
   pj.Set("origin", JsonValue::String(checked->origin));
   pj.Set("name", JsonValue::String(checked->policy.name));
   pj.Set("version", JsonValue::Integer(checked->policy.version));
-  pj.Set("signer_key_ids", Strings(checked->key_ids));
+  pj.Set("signer_key_ids", StringArray(checked->key_ids));
   s.Set("policy", std::move(pj));
   std::string line = "policy: " + Printable(checked->policy.name) + " version " +
                      std::to_string(checked->policy.version) + " (" + checked->origin;
@@ -334,7 +319,7 @@ std::optional<Failure> Prepare(const Options& o, const Limits& limits, Prepared&
       return Failure{ExitCodeFor(trusted.status()), CheckOf(trusted.status()), trusted.status()};
     }
     const auto& v = trusted->verification;
-    sj.Set("key_ids", Strings(v.key_ids));
+    sj.Set("key_ids", StringArray(v.key_ids));
     sj.Set("threshold", JsonValue::Integer(trusted->threshold));
     sj.Set("statement_sha256", JsonValue::String(v.statement_sha256));
     p.text.push_back("signature: OK (" + trusted->mode + ", " + std::to_string(v.key_ids.size()) +
@@ -989,7 +974,7 @@ int RunExtract(const Options& o) {
     p.summary.Set("tensors", JsonValue::Integer(static_cast<int64_t>(sources.size())));
     p.summary.Set("tensor_bytes", JsonValue::Integer(static_cast<int64_t>(totals.tensor_bytes)));
     p.summary.Set("file_bytes", JsonValue::Integer(static_cast<int64_t>(*written)));
-    p.summary.Set("skipped", Strings(skipped));
+    p.summary.Set("skipped", StringArray(skipped));
     p.summary.Set("reader_check", JsonValue::String("ok"));
     std::cout << signing::SerializeJson(p.summary) << "\n";
     return kExitOk;
@@ -1197,7 +1182,7 @@ int RunCall(const Options& o) {
     if (!o.output.empty()) {
       p.summary.Set("output", JsonValue::String(o.output));
       p.summary.Set("file_bytes", JsonValue::Integer(static_cast<int64_t>(written)));
-      p.summary.Set("skipped", Strings(skipped));
+      p.summary.Set("skipped", StringArray(skipped));
     }
     std::cout << signing::SerializeJson(p.summary) << "\n";
     return kExitOk;

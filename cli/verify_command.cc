@@ -548,21 +548,6 @@ std::string CheckOf(const Status& s) {
 
 using signing::JsonValue;
 
-JsonValue StringArray(const std::vector<std::string>& items) {
-  JsonValue a = JsonValue::Array();
-  for (const auto& i : items) a.Append(JsonValue::String(i));
-  return a;
-}
-
-JsonValue StatusJson(const Status& s) {
-  JsonValue e = JsonValue::Object();
-  e.Set("kind", JsonValue::String(std::string(ErrorCodeName(s.code()))));
-  e.Set("reason", JsonValue::String(std::string(s.reason())));
-  e.Set("entry", JsonValue::String(std::string(s.entry())));
-  e.Set("message", JsonValue::String(std::string(s.message())));
-  return e;
-}
-
 int RunVerify(const Options& o) {
   const std::string& path = o.paths.front();
   const bool text = o.format == "text";
@@ -752,6 +737,21 @@ void RegisterVerify(CLI::App& app, std::function<int()>& run) {
       "bad --shard, OUT not writable or not a scan record file). With --resume the records\n"
       "already in OUT count too.");
   scan->callback([&run, so] { run = [so] { return RunScan(*so); }; });
+}
+
+signing::JsonValue StringArray(const std::vector<std::string>& items) {
+  signing::JsonValue a = signing::JsonValue::Array();
+  for (const auto& i : items) a.Append(signing::JsonValue::String(i));
+  return a;
+}
+
+signing::JsonValue StatusJson(const Status& s) {
+  signing::JsonValue e = signing::JsonValue::Object();
+  e.Set("kind", signing::JsonValue::String(std::string(ErrorCodeName(s.code()))));
+  e.Set("reason", signing::JsonValue::String(std::string(s.reason())));
+  e.Set("entry", signing::JsonValue::String(std::string(s.entry())));
+  e.Set("message", signing::JsonValue::String(std::string(s.message())));
+  return e;
 }
 
 }  // namespace sealpkg::cli
