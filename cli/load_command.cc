@@ -125,7 +125,8 @@ Result<std::string> FindWorker(const Options& o) {
 }
 
 // --python-path, $SEALPKG_PYTHONPATH, the folder holding sealpkg/ next to the worker (the build
-// tree and the Python package layout), the build tree seen from the CLI; else none.
+// tree and the Python package layout), the build tree seen from the CLI, the install's Python
+// directory seen from the CLI; else none.
 std::string FindPythonPath(const Options& o, const std::string& worker) {
   if (!o.python_path.empty()) return o.python_path;
   if (std::string env = Env("SEALPKG_PYTHONPATH"); !env.empty()) return env;
@@ -137,6 +138,13 @@ std::string FindPythonPath(const Options& o, const std::string& worker) {
   if (!dir.empty() && IsFile(dir + "/../python/sealpkg/__init__.py")) {
     return fs::weakly_canonical(dir + "/../python").string();
   }
+#ifdef SEALPKG_INSTALL_PYTHONDIR
+  // Installed: <prefix>/bin/sealpkg and <prefix>/<python dir>/sealpkg/.
+  const std::string installed = dir + "/../" SEALPKG_INSTALL_PYTHONDIR;
+  if (!dir.empty() && IsFile(installed + "/sealpkg/__init__.py")) {
+    return fs::weakly_canonical(installed).string();
+  }
+#endif
   return "";
 }
 
@@ -1218,7 +1226,8 @@ constexpr const char* kDiscoveryHelp =
     "  (the build tree), <dir of sealpkg>/../libexec/sealpkg/sealpkg-worker (installed).\n"
     "Python path (where the worker imports sealpkg from): --python-path, else\n"
     "  $SEALPKG_PYTHONPATH, else the folder holding the worker's sealpkg/ package (when the\n"
-    "  worker sits in one), else <dir of sealpkg>/../python (the build tree), else none.\n";
+    "  worker sits in one), else <dir of sealpkg>/../python (the build tree), else\n"
+    "  <dir of sealpkg>/../<python dir of the install> (installed), else none.\n";
 
 constexpr const char* kExitHelp =
     "Exit codes: 0 ok; 1 rejected before the sandbox (policy, signature, statement, static\n"

@@ -88,6 +88,9 @@ if(SEALPKG_PYTHON)
   set(SEALPKG_INSTALL_PYTHONDIR
       "lib/python${Python_VERSION_MAJOR}.${Python_VERSION_MINOR}/dist-packages"
       CACHE STRING "Where the sealpkg Python package goes, relative to the prefix")
+  # The installed CLI finds the installed Python package (for the sandbox worker) there.
+  target_compile_definitions(sealpkg_cli
+                             PRIVATE SEALPKG_INSTALL_PYTHONDIR="${SEALPKG_INSTALL_PYTHONDIR}")
   file(GLOB SEALPKG_INSTALL_PY_FILES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/python/sealpkg/*.py
        ${PROJECT_SOURCE_DIR}/python/sealpkg/py.typed)
   install(FILES ${SEALPKG_INSTALL_PY_FILES} DESTINATION ${SEALPKG_INSTALL_PYTHONDIR}/sealpkg
