@@ -38,6 +38,7 @@ How a worker ended is reported as :class:`SandboxError` with ``kind`` ("seccomp-
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -48,6 +49,7 @@ from . import _native
 from .errors import SealpkgError
 
 __all__ = ["open", "SandboxedPackage", "SandboxError", "RemoteObject", "ForkServer",
+           "close_shared_fork_servers",
            "policy_table", "worker_path"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -210,6 +212,18 @@ def _shared_fork_server(options: _Options) -> ForkServer:
                                 unsafe_test_pretend_no_seccomp=o.unsafe_test_pretend_no_seccomp)
             _shared_servers[options.key()] = server
         return server
+
+
+def close_shared_fork_servers() -> None:
+    """Close the process-wide fork servers that ``mode="forkserver"`` started (also at exit)."""
+    with _shared_lock:
+        servers = list(_shared_servers.values())
+        _shared_servers.clear()
+    for server in servers:
+        server.close()
+
+
+atexit.register(close_shared_fork_servers)
 
 
 class RemoteObject:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Set
+from typing import Iterator, Set
 
 import pytest
 import torch
@@ -70,6 +70,13 @@ def _children(pid: int) -> Set[int]:
         if int(fields[1]) == pid:
             out.add(int(entry))
     return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_shared_servers_left() -> Iterator[None]:
+    """mode="forkserver" servers are process-wide: later test files must not inherit them."""
+    yield
+    sandbox.close_shared_fork_servers()
 
 
 @pytest.fixture(scope="module")
