@@ -4,6 +4,7 @@ classified from its raw wait status and the server survives it; fds and zombies 
 many loads; the server recycles after N forks, dies with its parent, and serves RPC sessions."""
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -77,6 +78,9 @@ def no_shared_servers_left() -> Iterator[None]:
     """mode="forkserver" servers are process-wide: later test files must not inherit them."""
     yield
     sandbox.close_shared_fork_servers()
+    # A server lives until its last session is gone: sessions of boxes caught in reference
+    # cycles (box <-> RemoteObject) go only when the collector runs.
+    gc.collect()
 
 
 @pytest.fixture(scope="module")
